@@ -1,0 +1,61 @@
+"""The exception hierarchy, in one place.
+
+    AutomatorError            base; every error the tool reports to a user
+    ├── ConfigError           automator.yaml is missing, malformed or invalid
+    ├── PolicyError           a policy string or its options cannot be read
+    ├── ReferenceError_       an image reference fails the distribution grammar
+    ├── RegistryError         a registry refused, failed or answered nonsense
+    ├── ManifestError         a YAML file cannot be scanned
+    ├── EditError             an edit cannot be made byte-exactly
+    ├── GitError              fetch, commit or push failed
+    └── ForgeError            a forge API call failed
+
+Each carries ``transient``: True when retrying later can help (timeouts, 429, 5xx,
+a push that lost a race), False when a person must act. Messages are one line,
+name the object and say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class AutomatorError(Exception):
+    """Base of every error automator reports."""
+
+    transient: bool = False
+
+    def __init__(self, message: str, *, transient: bool | None = None) -> None:
+        super().__init__(message)
+        if transient is not None:
+            self.transient = transient
+
+
+class ConfigError(AutomatorError):
+    """The configuration cannot be used as written."""
+
+
+class PolicyError(AutomatorError):
+    """A policy string cannot be read."""
+
+
+class ReferenceError_(AutomatorError):
+    """An image reference fails the distribution reference grammar."""
+
+
+class RegistryError(AutomatorError):
+    """A registry request failed."""
+
+
+class ManifestError(AutomatorError):
+    """A YAML file in the config repo cannot be scanned."""
+
+
+class EditError(AutomatorError):
+    """An edit cannot be made without changing other bytes."""
+
+
+class GitError(AutomatorError):
+    """A Git operation failed."""
+
+
+class ForgeError(AutomatorError):
+    """A forge (GitHub, GitLab, Gitea) API call failed."""

@@ -1,0 +1,85 @@
+"""The values that flow between stages: Site, Change, Plan.
+
+A Site is one place in the config repo that holds an image (or part of one) and a
+policy that says how to move it. A Change is a decision to rewrite one Site. A
+Plan is every Change of one reconcile plus every Site that was looked at and left
+alone, each with its reason. All are frozen: stages never share mutable state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from automator.reference import ImageRef
+
+
+class Part(StrEnum):
+    """Which part of an image reference a scalar holds."""
+
+    REFERENCE = "reference"  # name[:tag][@digest]
+    TAG = "tag"  # tag only (Helm values, kustomize newTag)
+    NAME = "name"  # repository only (Helm repository, kustomize newName)
+    DIGEST = "digest"  # digest only
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One scalar in one file that holds an image (or part of one) under a policy."""
+
+    file: str  # repository-relative POSIX path
+    line: int  # 1-based line of the scalar
+    start: int  # character offset of the scalar (quotes included) in the BOM-less text
+    end: int  # character offset just past the scalar
+    part: Part
+    value: str  # the scalar's current value, as YAML reads it
+    image: ImageRef  # the whole reference this Site resolves to now
+    policy: str  # the policy string that governs it
+    origin: str  # where the policy came from: annotation, marker, flux-v1, imagepolicy
+    workload: str = ""  # "Deployment/api" when the Site is in a workload
+    container: str = ""  # container name when the Site is a container image
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Rewrite ``site``'s scalar from ``old`` to ``new`` (values, not YAML text)."""
+
+    site: Site
+    old: str
+    new: str
+    image: ImageRef  # the whole reference after the change
+    reason: str  # why this tag won, in one line
+
+    def describe(self) -> str:
+        old_tag = self.site.image.tag or self.site.image.digest or ""
+        new_tag = self.image.tag or self.image.digest or ""
+        return (
+            f"{self.site.image.name} {old_tag} -> {new_tag} in {self.site.file}"
+            f" ({self.site.policy})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A Site, file or marker that was looked at and left alone, and why."""
+
+    where: str  # "file:line" or "file" or an image name
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything one reconcile decided: the changes, and what it left alone."""
+
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    sites: int = 0
+    files: dict[str, bytes] = field(default_factory=dict, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
