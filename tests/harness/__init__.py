@@ -1,0 +1,22 @@
+"""Real servers for tests and the demo: a distribution registry, Git servers.
+
+Everything listens on 127.0.0.1 on a free port and is started and stopped by the
+code that needs it. Nothing here is mocked: the registry is Debian's
+``docker-registry`` (distribution 2.8) and the Git servers are git's own.
+"""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class MissingServer(RuntimeError):
+    """A server binary is not installed; the message says how to install it."""
