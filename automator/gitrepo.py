@@ -92,7 +92,8 @@ class Snapshot:
 
     def _walk_tree(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
         for entry in tree:
-            path = f"{prefix}/{entry.name}" if prefix else entry.name
+            name = entry.name or ""
+            path = f"{prefix}/{name}" if prefix else name
             mode = entry.filemode
             if mode == pygit2.enums.FileMode.TREE:
                 yield from self._walk_tree(self.repo[entry.id].peel(pygit2.Tree), path)
@@ -104,7 +105,7 @@ class Snapshot:
                 self.skipped.append((path, "submodule, not followed"))
 
 
-class _PushRecorder(pygit2.RemoteCallbacks):  # type: ignore[misc]
+class _PushRecorder(pygit2.RemoteCallbacks):
     """Collects what the server said about each ref we pushed."""
 
     def __init__(self) -> None:

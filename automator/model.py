@@ -69,6 +69,7 @@ class Skip:
 
     where: str  # "file:line" or "file" or an image name
     reason: str
+    error: bool = False  # True when a person must act (unreachable registry, bad policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +84,7 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def errors(self) -> tuple[Skip, ...]:
+        return tuple(s for s in self.skipped if s.error)

@@ -1,0 +1,149 @@
+"""``automator.yaml``: loading, validation, and the JSON Schema editors use.
+
+Every error names the key path and says what to do, in one line:
+``automator.yaml: sources[0].branch: field required; add it``.
+Secrets are never in this file: it names environment variables or files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from automator.errors import ConfigError
+
+_DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceAuth(_Model):
+    """Credentials for a Git remote, by reference: env variables or files."""
+
+    token_env: str | None = None
+    token_file: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    ssh_key_file: str | None = None
+    known_hosts_file: str | None = None
+
+
+class Source(_Model):
+    """A config repo: where to read manifests and where to write back."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str
+    branch: str = "main"
+    paths: list[str] = Field(default_factory=lambda: ["."])
+    auth: SourceAuth | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _relative_paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if path.startswith("/") or ".." in path.split("/"):
+                raise ValueError(f"{path!r} must be relative to the repository root, without ..")
+        return paths
+
+
+class Commit(_Model):
+    author: str = "automator <automator@localhost>"
+    message_template: str | None = None
+    skip_ci: bool = False
+
+
+class Write(_Model):
+    mode: Literal["push", "pull-request", "dry-run"] = "push"
+    group: Literal["all", "image", "workload", "directory"] = "all"
+    commit: Commit = Field(default_factory=Commit)
+
+
+class Registry(_Model):
+    """How to reach one registry host."""
+
+    host: str
+    insecure: bool = False
+    requests_per_second: float = Field(default=10.0, gt=0)
+
+
+class Config(_Model):
+    """The whole of ``automator.yaml``."""
+
+    sources: list[Source] = Field(min_length=1)
+    write: Write = Field(default_factory=Write)
+    registries: list[Registry] = Field(default_factory=list)
+    interval: str = "5m"
+    listen: str = ":8080"
+    state_dir: str = "/var/lib/automator"
+
+    @field_validator("interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        match = _DURATION_RE.match(value)
+        if not value or match is None:
+            raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h30m")
+        return value
+
+    @property
+    def interval_seconds(self) -> int:
+        match = _DURATION_RE.match(self.interval)
+        assert match is not None
+        hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return hours * 3600 + minutes * 60 + seconds
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``path``; raise ConfigError with the key path on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file; pass --config with the path to automator.yaml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'sources' key at the top")
+    return parse_config(data, origin=str(path))
+
+
+def parse_config(data: dict[str, Any], *, origin: str = "automator.yaml") -> Config:
+    """Validate already-loaded data."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{path}: required; add it"
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key; check its spelling"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{path}: {message}{more}"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of automator.yaml."""
+    return Config.model_json_schema()

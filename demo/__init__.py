@@ -1,0 +1,1 @@
+"""A self-contained demo: a real registry, a real Git remote, one automator run."""
