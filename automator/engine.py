@@ -31,6 +31,7 @@ class Outcome:
     plan: Plan
     commit: str | None = None
     snapshot: Snapshot | None = None
+    images: frozenset[str] = frozenset()  # canonical names of every image the scan found
 
 
 def registry_client(config: Config) -> RegistryClient:
@@ -57,6 +58,7 @@ class Reconciler:
         self.registry = registry
         self.repo = repo
         self._tags = {} if tags is None else tags  # shared by the sources of one cycle
+        self.images: frozenset[str] = frozenset()
 
     def plan(self, snapshot: Snapshot, source: Source) -> Plan:
         """Scan ``snapshot`` and decide the changes; tags are listed once and reused."""
@@ -66,6 +68,7 @@ class Reconciler:
         missing = {k: v for k, v in missing.items() if k not in self._tags}
         if missing:
             self._tags.update(self.registry.list_tags_many(missing.values()))
+        self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
         return build_plan(scan.sites, self._tags, snapshot.read, skipped=skipped)
@@ -73,7 +76,8 @@ class Reconciler:
     def run(self, source: Source, *, dry_run: bool = False) -> Outcome:
         if dry_run:
             snapshot = self.repo.fetch()
-            return Outcome(source.name, self.plan(snapshot, source), snapshot=snapshot)
+            plan = self.plan(snapshot, source)
+            return Outcome(source.name, plan, snapshot=snapshot, images=self.images)
         last: list[Plan] = []
 
         def render(snapshot: Snapshot) -> NewCommit | None:
@@ -85,7 +89,7 @@ class Reconciler:
 
         author = Identity.parse(self.config.write.commit.author)
         result = self.repo.write(render, author=author)
-        return Outcome(source.name, last[0], commit=result.commit)
+        return Outcome(source.name, last[0], commit=result.commit, images=self.images)
 
 
 def commit_message(plan: Plan) -> str:
