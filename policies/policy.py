@@ -96,7 +96,7 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
     options = _options(text, parts)
     flags = {name for name in options if name in FLAGS}
     fields: dict[str, object] = {name.replace("-", "_"): True for name in flags}
-    fields.update(_head_fields(text, kind, head))
+    fields.update(_head_fields(text, kind, head, include_prerelease="prerelease" in flags))
     order = str(fields.setdefault("order", "semver" if kind in ("regex", "glob") else kind))
     if "order" in options:
         if kind not in ("regex", "glob"):
@@ -139,7 +139,9 @@ def _options(text: str, parts: tuple[Part, ...]) -> dict[str, list[Part]]:
     return options
 
 
-def _head_fields(text: str, kind: str, head: Part) -> dict[str, object]:
+def _head_fields(
+    text: str, kind: str, head: Part, *, include_prerelease: bool
+) -> dict[str, object]:
     value = head.value
     if kind in ("regex", "glob", "digest") and not value:
         example = {"regex": "regex:^v1\\.", "glob": "glob:1.*", "digest": "digest:stable"}[kind]
@@ -147,7 +149,7 @@ def _head_fields(text: str, kind: str, head: Part) -> dict[str, object]:
     if kind in ("newest-build",) and head.value is not None:
         raise policy_error(text, head.value_at - 1, f"';' or the end: {head.name} takes no value")
     if kind == "semver":
-        return {"constraints": _constraints(text, head, value)}
+        return {"constraints": _constraints(text, head, value, include_prerelease)}
     if kind == "regex":
         return {"match": _regex(text, head)}
     if kind == "glob":
@@ -163,11 +165,11 @@ def _head_fields(text: str, kind: str, head: Part) -> dict[str, object]:
     return {}
 
 
-def _constraints(text: str, head: Part, value: str | None) -> Constraints:
+def _constraints(text: str, head: Part, value: str | None, include: bool) -> Constraints:
     if value is None:
         value = "*"  # Argo: a bare semver strategy takes any version
     try:
-        return parse_constraint(value)
+        return parse_constraint(value, include_prerelease=include)
     except PolicyError as exc:
         raise policy_error(text, head.value_at, f"a semver range: {exc}") from None
 

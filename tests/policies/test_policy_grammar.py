@@ -74,7 +74,11 @@ def test_needs_created(text: str, needs: bool) -> None:
 
 def test_digest_policy_pins() -> None:
     policy = parse_policy("digest:stable;platform=linux/arm64")
-    assert (policy.digest_tag, policy.pin_digest, policy.platform) == ("stable", True, "linux/arm64")
+    assert (policy.digest_tag, policy.pin_digest, policy.platform) == (
+        "stable",
+        True,
+        "linux/arm64",
+    )
 
 
 def test_quoted_values_hold_semicolons_and_escapes() -> None:
