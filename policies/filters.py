@@ -14,6 +14,7 @@ that is a known gap (RE2 or a match timeout would close it).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 MAX_PATTERN_CHARS: Final = 512
@@ -80,6 +81,15 @@ def expand(template: str, match: re.Match[str]) -> str:
         elif name != "$":
             out.append(_group(match, name))
     return "".join(out)
+
+
+def compile_template(template: str) -> Callable[[re.Match[str]], str]:
+    """``expand`` bound to ``template``; a lone ``$name`` becomes one group lookup."""
+    names = template_names(template)
+    if len(names) == 1 and template in (f"${names[0]}", f"${{{names[0]}}}"):
+        group: int | str = int(names[0]) if names[0].isdigit() else names[0]
+        return lambda m: m.group(group) or ""
+    return lambda m: expand(template, m)
 
 
 def template_names(template: str) -> list[str]:

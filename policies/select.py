@@ -29,17 +29,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Final
 
 from policies.decision import Candidate, Decision, Refusal
 from policies.errors import VersionError
-from policies.filters import expand, is_cosign_artefact, tag_problem
+from policies.filters import COSIGN_SUFFIXES, MAX_TAG_CHARS, compile_template, tag_problem
 from policies.policy import Policy
-from policies.semver import parse_flux, parse_version
+from policies.semver import parse_flux, parse_version, try_version
 
 _FLOAT: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
 )
+_TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _BEST: Final = {
     ("semver", False): "highest version",
     ("alphabetical", False): "last tag alphabetically",
@@ -51,7 +53,9 @@ _BEST: Final = {
 
 Key = object  # a version key tuple, a str, a float: one type per ordering
 Ranked = tuple[Key, str, bool]  # key, tag, has build metadata
-Keyer = Callable[[str, Candidate], "tuple[Key, bool] | Refusal"]
+Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
+Keyer = Callable[[str, str, datetime | None], "tuple[Key, bool] | Refusal"]
+_UNKNOWN: Final[Known] = (None, None)
 
 
 def select_tag(
@@ -70,54 +74,58 @@ def select_tag(
     if policy.kind == "digest":
         return _follow(policy, listed, current)
     keyer = _keyer(policy)
+    value_of = _extractor(policy)
     now = now or datetime.now(UTC)
     refused: list[Refusal] = []
     ranked: list[Ranked] = []
     failed: Refusal | None = None
-    for cand in listed.values():
-        value = _admit(policy, cand.tag, refused)
+    for tag in sorted(listed):
+        value = _admit(policy, tag, value_of, refused)
         if value is None:
             continue
-        keyed = keyer(value, cand)
+        created = listed[tag][0]
+        keyed = keyer(value, tag, created)
         if isinstance(keyed, Refusal):
             refused.append(keyed)
             failed = failed or (keyed if keyed.code == "not-a-number" else None)
-        elif (young := _too_young(policy, cand, now)) is not None:
+        elif policy.min_age is not None and (young := _too_young(policy, tag, created, now)):
             refused.append(young)
         else:
-            ranked.append((keyed[0], cand.tag, keyed[1]))
-    considered = len(listed)
+            ranked.append((keyed[0], tag, keyed[1]))
     if failed is not None:
         reason = f"{policy.kind} ordering needs numbers, and {failed.tag!r} is not one; narrow "
         reason += "the tags with filter=/extract="
-        return Decision(None, reason, _sorted(refused), current, considered, failed=True)
-    return _decide(policy, ranked, refused, current, listed, considered)
+        return Decision(None, reason, tuple(refused), current, len(listed), failed=True)
+    return _decide(policy, ranked, refused, current, listed)
 
 
-def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Candidate]:
-    """One candidate per tag, independent of input order (newest time, least digest)."""
-    out: dict[str, Candidate] = {}
+def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
+    """What is known per tag, independent of input order (newest time, least digest)."""
+    out: dict[str, Known] = {}
     for item in candidates:
-        cand = Candidate(item) if isinstance(item, str) else item
-        seen = out.get(cand.tag)
-        if seen is not None and seen != cand:
-            times = [t for t in (seen.created, cand.created) if t is not None]
-            digests = [d for d in (seen.digest, cand.digest) if d is not None]
-            cand = Candidate(cand.tag, max(times, default=None), min(digests, default=None))
-        out[cand.tag] = cand
-    return dict(sorted(out.items()))
+        if isinstance(item, str):
+            out.setdefault(item, _UNKNOWN)
+            continue
+        known = (item.created, item.digest)
+        seen = out.setdefault(item.tag, known)
+        if seen != known:
+            times = [t for t in (seen[0], item.created) if t is not None]
+            digests = [d for d in (seen[1], item.digest) if d is not None]
+            out[item.tag] = (max(times, default=None), min(digests, default=None))
+    return out
 
 
-def _admit(policy: Policy, tag: str, refused: list[Refusal]) -> str | None:
+def _admit(
+    policy: Policy, tag: str, value_of: Callable[[str], str | None], refused: list[Refusal]
+) -> str | None:
     """The value to order ``tag`` by (extracted or the tag), or None once refused."""
-    problem = tag_problem(tag)
-    if problem is not None:
-        refused.append(Refusal(tag, problem, "invalid-tag"))
+    if len(tag) > MAX_TAG_CHARS or not _TAG.fullmatch(tag):
+        refused.append(Refusal(tag, tag_problem(tag) or "not a valid tag", "invalid-tag"))
         return None
-    if is_cosign_artefact(tag):
+    if tag.endswith(COSIGN_SUFFIXES):
         refused.append(Refusal(tag, "cosign signature, attestation or SBOM tag", "cosign"))
         return None
-    value = extracted(policy, tag)
+    value = value_of(tag)
     if value is None:
         refused.append(Refusal(tag, f"does not match {_selection(policy)}", "filtered"))
         return None
@@ -130,21 +138,30 @@ def _admit(policy: Policy, tag: str, refused: list[Refusal]) -> str | None:
 
 def extracted(policy: Policy, tag: str) -> str | None:
     """What ``policy`` orders ``tag`` by, or None when its selection or filter refuses it."""
-    if policy.match is not None:
-        selected = (
-            policy.match.search(tag) if policy.kind == "regex" else policy.match.fullmatch(tag)
-        )
-        if selected is None:
-            return None
-        if policy.filter is None and policy.extract is not None:
-            return expand(policy.extract, selected)
-    if policy.filter is not None:
-        m = policy.filter.search(tag)
-        if m is None:
-            return None
-        if policy.extract is not None:
-            return expand(policy.extract, m)
-    return tag
+    return _extractor(policy)(tag)
+
+
+def _extractor(policy: Policy) -> Callable[[str], str | None]:
+    select = policy.match
+    if select is not None:
+        find = select.search if policy.kind == "regex" else select.fullmatch
+    template = compile_template(policy.extract) if policy.extract is not None else None
+
+    def value_of(tag: str) -> str | None:
+        m = None
+        if select is not None:
+            m = find(tag)
+            if m is None:
+                return None
+        if policy.filter is not None:
+            m = policy.filter.search(tag)
+            if m is None:
+                return None
+        if template is None or m is None:
+            return tag
+        return template(m)
+
+    return value_of
 
 
 def _selection(policy: Policy) -> str:
@@ -163,60 +180,60 @@ def _keyer(policy: Policy) -> Keyer:
         return _number
     if policy.order == "newest-build":
         return _built
-    return lambda value, cand: (value, False)
+    return lambda value, tag, created: (value, False)
 
 
 def _semver_keyer(policy: Policy) -> Keyer:
-    parse = parse_flux if policy.strict else parse_version
     cs = policy.constraints
     assert cs is not None, "a semver-ordered policy always carries a range"
     pre_ok = cs.include_prerelease or any(cs.group_has_prerelease)
     where = f"the range {cs.text!r}" if policy.kind == "semver" else "the policy"
 
-    def key(value: str, cand: Candidate) -> tuple[Key, bool] | Refusal:
-        try:
-            v = parse(value)
-        except VersionError as exc:
-            return Refusal(cand.tag, f"not a version: {exc}", "not-a-version")
+    parser = "Flux (strict SemVer 2.0 after one v)" if policy.strict else "Masterminds NewVersion"
+
+    def key(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
+        v = try_version(value, flux=policy.strict)
+        if v is None:
+            return Refusal(tag, f"{value!r} is not a version ({parser})", "not-a-version")
         if cs.check(v):
             return v.key, bool(v.metadata)
         if v.prerelease and not pre_ok:
             hint = "add ;prerelease or a prerelease to the range (e.g. >=1.0.0-0)"
-            return Refusal(cand.tag, f"prerelease {v} excluded by {where}; {hint}", "prerelease")
+            return Refusal(tag, f"prerelease {v} excluded by {where}; {hint}", "prerelease")
         first = cs.validate(v)[1][0]
-        return Refusal(cand.tag, f"outside {where}: {first}", "out-of-range")
+        return Refusal(tag, f"outside {where}: {first}", "out-of-range")
 
     return key
 
 
-def _number(value: str, cand: Candidate) -> tuple[Key, bool] | Refusal:
+def _number(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
     if _FLOAT.fullmatch(value):
         return float(value), False
-    return Refusal(cand.tag, f"{value!r} is not a number", "not-a-number")
+    return Refusal(tag, f"{value!r} is not a number", "not-a-number")
 
 
-def _built(value: str, cand: Candidate) -> tuple[Key, bool] | Refusal:
-    if cand.created is None:
-        return Refusal(cand.tag, "build time unknown", "no-build-time")
-    return _utc(cand.created), False
+def _built(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
+    if created is None:
+        return Refusal(tag, "build time unknown", "no-build-time")
+    return _utc(created), False
 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _too_young(policy: Policy, cand: Candidate, now: datetime) -> Refusal | None:
+def _too_young(policy: Policy, tag: str, created: datetime | None, now: datetime) -> Refusal | None:
     if policy.min_age is None:
         return None
-    if cand.created is None:
-        return Refusal(cand.tag, "build time unknown, and min-age needs it", "no-build-time")
-    age = _utc(now) - _utc(cand.created)
+    if created is None:
+        return Refusal(tag, "build time unknown, and min-age needs it", "no-build-time")
+    age = _utc(now) - _utc(created)
     if age >= policy.min_age:
         return None
-    return Refusal(cand.tag, f"built {age} ago, younger than min-age {policy.min_age}", "too-young")
+    return Refusal(tag, f"built {age} ago, younger than min-age {policy.min_age}", "too-young")
 
 
-def _current_key(policy: Policy, current: str | None, listed: dict[str, Candidate]) -> Key | None:
+def _current_key(policy: Policy, current: str | None, listed: dict[str, Known]) -> Key | None:
     if current is None or tag_problem(current) is not None:
         return None
     value = extracted(policy, current)
@@ -227,7 +244,7 @@ def _current_key(policy: Policy, current: str | None, listed: dict[str, Candidat
             return (parse_flux if policy.strict else parse_version)(value).key
         except VersionError:
             return None
-    keyed = _keyer(policy)(value, listed.get(current, Candidate(current)))
+    keyed = _keyer(policy)(value, current, listed.get(current, _UNKNOWN)[0])
     return None if isinstance(keyed, Refusal) else keyed[0]
 
 
@@ -236,9 +253,9 @@ def _decide(
     ranked: list[Ranked],
     refused: list[Refusal],
     current: str | None,
-    listed: dict[str, Candidate],
-    considered: int,
+    listed: dict[str, Known],
 ) -> Decision:
+    considered = len(listed)
     desc = policy.descending
     cur = None if policy.allow_downgrade else _current_key(policy, current, listed)
     if cur is not None:
@@ -271,19 +288,21 @@ def _decide(
     for item in ranked:
         if item[1] != win[1]:
             refused.append(Refusal(item[1], f"eligible, but {win[1]} wins", "not-newest"))
-    digest = listed[win[1]].digest
+    digest = listed[win[1]][1]
     return Decision(win[1], reason, _sorted(refused), current, considered, eligible, digest)
 
 
-def _follow(policy: Policy, listed: dict[str, Candidate], current: str | None) -> Decision:
+def _follow(policy: Policy, listed: dict[str, Known], current: str | None) -> Decision:
     tag = policy.digest_tag
     assert tag is not None
     if tag not in listed:
         return Decision(None, f"tag {tag} is not listed in the registry", (), current)
-    digest = listed[tag].digest
+    digest = listed[tag][1]
     reason = f"follows tag {tag}" + (f" at {digest}" if digest else " (digest to be resolved)")
     return Decision(tag, reason, (), current, 1, 1, digest)
 
 
 def _sorted(refused: list[Refusal]) -> tuple[Refusal, ...]:
-    return tuple(sorted(refused, key=lambda r: r.tag))
+    """Refusals by tag; the list is two sorted runs, which timsort merges cheaply."""
+    refused.sort(key=attrgetter("tag"))
+    return tuple(refused)

@@ -216,6 +216,26 @@ def parse_strict(tag: str) -> Version:
     return Version(major, minor, patch_n, pre, meta, tag)
 
 
+_STRICT_SHAPE: Final = re.compile(
+    r"v?(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
+    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
+)
+
+
+def try_version(tag: str, *, flux: bool = False) -> Version | None:
+    """``parse_version`` (or ``parse_flux``) returning None instead of raising.
+
+    A cheap shape check runs first, so tags that are obviously not versions (most of a
+    busy repository's CI tags) cost one regex and no exception.
+    """
+    if (_STRICT_SHAPE if flux else _LOOSE).fullmatch(tag) is None:
+        return None
+    try:
+        return parse_flux(tag) if flux else parse_version(tag)
+    except VersionError:
+        return None
+
+
 def parse_flux(tag: str) -> Version:
     """Flux ``ParseVersion``: strict after removing one ``v``, read loosely to keep it."""
     parse_strict(tag.removeprefix("v"))
