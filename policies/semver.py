@@ -161,6 +161,10 @@ def parse_version(tag: str, *, coerce: bool = True, detailed_errors: bool = True
     m = _LOOSE.fullmatch(tag)
     if m is None:
         raise VersionError(f"{tag!r}: invalid semantic version", code="ErrInvalidSemVer")
+    return _from_match(m, tag, coerce, detailed_errors)
+
+
+def _from_match(m: re.Match[str], tag: str, coerce: bool, detailed_errors: bool) -> Version:
     major_s, minor_s, patch_s, pre, meta = m.groups()
     try:
         if pre:
@@ -228,10 +232,14 @@ def try_version(tag: str, *, flux: bool = False) -> Version | None:
     A cheap shape check runs first, so tags that are obviously not versions (most of a
     busy repository's CI tags) cost one regex and no exception.
     """
-    if (_STRICT_SHAPE if flux else _LOOSE).fullmatch(tag) is None:
+    m = (_STRICT_SHAPE if flux else _LOOSE).fullmatch(tag)
+    if m is None:
         return None
     try:
-        return parse_flux(tag) if flux else parse_version(tag)
+        if flux:
+            return parse_flux(tag)
+        _check_length(tag)
+        return _from_match(m, tag, True, True)
     except VersionError:
         return None
 
