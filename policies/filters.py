@@ -1,0 +1,128 @@
+"""Tag filters: regular expressions with extraction, globs, and what is never a tag.
+
+Patterns are Python ``re`` with Go-like meaning: ``filter=`` and ``regex:`` search
+unanchored (Go ``FindStringSubmatch``), so anchor with ``^...$`` to match whole tags.
+``extract=`` is a Go ``Regexp.Expand`` template: ``$name``, ``${name}``, ``$1``, ``$$``.
+
+Bounds: Python's ``re`` backtracks, so a hostile pattern can take exponential time.
+We cap what we can: patterns longer than 512 characters are refused when the policy
+is read, and tags longer than 128 characters (the OCI limit) are refused before any
+pattern runs. Within those caps a pathological pattern (``(a+)+$``) can still be slow;
+that is a known gap (RE2 or a match timeout would close it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+MAX_PATTERN_CHARS: Final = 512
+MAX_TAG_CHARS: Final = 128
+COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
+
+_TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_NAME: Final = re.compile(r"[A-Za-z0-9_]+")
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why ``tag`` cannot be an OCI tag, or None when it can."""
+    if len(tag) > MAX_TAG_CHARS:
+        return f"longer than {MAX_TAG_CHARS} characters, not a valid tag"
+    if not _TAG.fullmatch(tag):
+        return "not a valid tag (OCI tags are [A-Za-z0-9_][A-Za-z0-9_.-]*)"
+    return None
+
+
+def is_cosign_artefact(tag: str) -> bool:
+    """True for cosign signature, attestation and SBOM tags (``sha256-<hex>.sig``...)."""
+    return tag.endswith(COSIGN_SUFFIXES)
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a glob (``*`` any run, ``?`` one character, ``[...]`` a class) to a regex.
+
+    Flux v1 globs only know ``*``; Argo's ignore globs (Go ``filepath.Match``) also have
+    ``?`` and classes. OCI tags can hold neither ``?`` nor ``[``, so both read the same.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1 : end]
+            negate = body[0] in "!^"
+            body = body[1:] if negate else body
+            out.append("[" + ("^" if negate else "") + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def expand(template: str, match: re.Match[str]) -> str:
+    """Go ``Regexp.ExpandString``: unknown or unmatched groups expand to ``""``."""
+    out: list[str] = []
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if char != "$" or i + 1 >= len(template):
+            out.append(char)
+            i += 1
+            continue
+        name, i = _reference(template, i + 1)
+        if name is None:
+            out.append("$")
+        elif name != "$":
+            out.append(_group(match, name))
+    return "".join(out)
+
+
+def compile_template(template: str) -> Callable[[re.Match[str]], str]:
+    """``expand`` bound to ``template``; a lone ``$name`` becomes one group lookup."""
+    names = template_names(template)
+    if len(names) == 1 and template in (f"${names[0]}", f"${{{names[0]}}}"):
+        group: int | str = int(names[0]) if names[0].isdigit() else names[0]
+        return lambda m: m.group(group) or ""
+    return lambda m: expand(template, m)
+
+
+def template_names(template: str) -> list[str]:
+    """The group names and numbers an ``extract=`` template refers to."""
+    names: list[str] = []
+    i = template.find("$")
+    while i >= 0:
+        name, after = _reference(template, i + 1)
+        if name not in (None, "$"):
+            names.append(name)
+        i = template.find("$", after)
+    return names
+
+
+def _reference(template: str, at: int) -> tuple[str | None, int]:
+    """Read a reference after ``$``: ``(name, next index)``, ``("$", ...)`` or ``(None, at)``."""
+    if template.startswith("$", at):
+        return "$", at + 1
+    if template.startswith("{", at):
+        end = template.find("}", at)
+        name = template[at + 1 : end] if end > 0 else ""
+        if _NAME.fullmatch(name):
+            return name, end + 1
+        return None, at
+    m = _NAME.match(template, at)
+    if m is None:
+        return None, at
+    return m.group(0), m.end()
+
+
+def _group(match: re.Match[str], name: str) -> str:
+    try:
+        value = match.group(int(name) if name.isdigit() else name)
+    except IndexError:  # no such group: Go expands it to nothing
+        return ""
+    return value or ""
