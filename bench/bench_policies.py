@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import semver  # noqa: E402  (python-semver, a project dependency, used only as a baseline)
+import semver
 
-from policies import parse_policy, select_tag  # noqa: E402
+from policies import parse_policy, select_tag
 
 N = 100_000
 RUNS = 5
