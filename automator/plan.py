@@ -58,7 +58,7 @@ def _decide(site: Site, tags: TagsResult | None) -> Change | Skip | None:
     if isinstance(tags, AutomatorError):
         return Skip(site.where, str(tags), True)
     try:
-        policy = policies.parse_policy(site.policy)
+        policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
         return Skip(site.where, f"policy {site.policy!r}: {exc}", True)
     decision = policies.select_tag(policy, tags, site.image.tag)
