@@ -239,3 +239,19 @@ def _layer(files: dict[str, bytes]) -> tuple[bytes, str]:
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
     return gzip.compress(raw.getvalue(), mtime=0), sha256(raw.getvalue())
+
+
+def htpasswd_config(workdir: Path, users: dict[str, str]) -> str:
+    """An ``auth:`` block for Basic auth; 2.8 reads only bcrypt entries (htpasswd -B)."""
+    binary = shutil.which("htpasswd")
+    if binary is None:
+        raise MissingServer("htpasswd is not installed: apt-get install apache2-utils")
+    path = Path(workdir) / "htpasswd"
+    lines = [
+        subprocess.run(
+            [binary, "-Bbn", user, password], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for user, password in users.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {path}\n"
