@@ -24,6 +24,13 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"
 EVIL_TAGS = ["1.0\nkind: Secret", "x: {a: b}", "../../etc", "a" * 300, "ok-1", 7, None]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # resets and hang-ups are what this server is for
+
+
 class Recorder:
     """A server on another host name that records what reaches it (and answers 200)."""
 
@@ -41,9 +48,9 @@ class Recorder:
                 recorder.seen.append((self.path, self.headers.get("Authorization", "")))
                 _send(self, 200, json.dumps({"tags": ["stolen"]}).encode())
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://localhost:{self.httpd.server_address[1]}"  # another host name
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -76,7 +83,7 @@ class FaultProxy:
             def do_HEAD(self) -> None:
                 proxy._handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
         self.url = f"http://{self.host}"
 
@@ -138,7 +145,7 @@ class FaultProxy:
         return body, link
 
     def __enter__(self) -> FaultProxy:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

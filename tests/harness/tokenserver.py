@@ -141,7 +141,7 @@ class TokenServer:
         _reply(handler, 200, {"token": token, "access_token": token, "expires_in": self.expires_in})
 
     def __enter__(self) -> TokenServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
