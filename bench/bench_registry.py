@@ -93,9 +93,9 @@ def floor_cycle(
             list(pool.map(head, names))
 
 
-def timed(fn: Callable[[], None]) -> float:
+def timed(fn: Callable[..., None], *args: object) -> float:
     started = time.perf_counter()
-    fn()
+    fn(*args)
     return time.perf_counter() - started
 
 
@@ -120,19 +120,19 @@ def main(argv: list[str] | None = None) -> int:
         per_repo: dict[str, list[float]] = {"cold": [], "warm": []}
         for run in range(args.runs):
             client = RegistryClient([settings], cache=RegistryCache(workdir / f"cache-{run}.db"))
-            figures["cold"].append(timed(lambda: client_cycle(client, refs, args.concurrency)))
+            figures["cold"].append(timed(client_cycle, client, refs, args.concurrency))
             per_repo["cold"].append(client.requests_sent / len(refs))
             before = client.requests_sent
-            figures["warm"].append(timed(lambda: client_cycle(client, refs, args.concurrency)))
+            figures["warm"].append(timed(client_cycle, client, refs, args.concurrency))
             per_repo["warm"].append((client.requests_sent - before) / len(refs))
             client.close()
             session = requests.Session()
             session.mount("http://", HTTPAdapter(pool_maxsize=args.concurrency))
             figures["floor_cold"].append(
-                timed(lambda: floor_cycle(session, registry.url, names, args.concurrency, True))
+                timed(floor_cycle, session, registry.url, names, args.concurrency, True)
             )
             figures["floor_warm"].append(
-                timed(lambda: floor_cycle(session, registry.url, names, args.concurrency, False))
+                timed(floor_cycle, session, registry.url, names, args.concurrency, False)
             )
         med = {k: statistics.median(v) for k, v in figures.items()}
         print(
@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for kind in ("cold", "warm"):
             print(
-                f"{kind:5}: client {med[kind] * 1000:7.0f} ms  floor {med['floor_' + kind] * 1000:7.0f} ms"
+                f"{kind:5}: client {med[kind] * 1000:7.0f} ms"
+                f"  floor {med['floor_' + kind] * 1000:7.0f} ms"
                 f"  ratio {med[kind] / med['floor_' + kind]:.2f}"
                 f"  requests/repository {statistics.median(per_repo[kind]):.2f}"
             )
