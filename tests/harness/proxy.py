@@ -223,6 +223,10 @@ def _oversized(proxy: FaultProxy, h: BaseHTTPRequestHandler) -> None:
     _send(h, 200, json.dumps({"tags": tags}).encode())
 
 
+def _redirect_away(proxy: FaultProxy, h: BaseHTTPRequestHandler) -> None:
+    _send(h, 307, b"", {"Location": f"{proxy.other.url}{h.path}"})
+
+
 FAULTS: dict[str, Callable[[FaultProxy, Any], None]] = {
     "429": _json_reply(429, {"errors": [{"code": "TOOMANYREQUESTS"}]}, **{"Retry-After": "1"}),
     "429-date": lambda p, h: _json_reply(
@@ -232,6 +236,8 @@ FAULTS: dict[str, Callable[[FaultProxy, Any], None]] = {
     "503": _json_reply(503, {"errors": []}),
     "500": _json_reply(500, {"errors": [{"code": "UNKNOWN"}]}),
     "401": _json_reply(401, {"errors": [{"code": "UNAUTHORIZED"}]}),
+    "401-basic": _json_reply(401, {"errors": []}, **{"WWW-Authenticate": 'Basic realm="r"'}),
+    "redirect-away": _redirect_away,
     "reset": _reset,
     "slow": _slow,
     "truncated": _truncated,

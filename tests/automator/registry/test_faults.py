@@ -147,3 +147,12 @@ def test_manifest_faults(proxy: FaultProxy, seeded: Seeded) -> None:
     proxy.inject("blobs/", "truncated")
     with pytest.raises(RegistryError, match="does not match digest"):
         client.image_info(ref, "1.0")
+
+
+def test_redirect_to_another_host_drops_credentials(proxy: FaultProxy) -> None:
+    proxy.inject("demo/app/tags", "401-basic")
+    proxy.inject("demo/app/tags", "redirect-away")
+    client = client_for(proxy, username="alice", password=Secret(SECRET))
+    assert client.list_tags(parse_reference(f"{proxy.host}/demo/app")) == ["stolen"]
+    assert proxy.seen[-1][2].startswith("Basic ")  # the registry itself got them
+    assert [auth for _, auth in proxy.other.seen] == [""]  # the other host did not
