@@ -49,7 +49,8 @@ class TagListing:
     tags: tuple[str, ...]  # valid tags, sorted
     dropped: int = 0  # answers that failed the tag grammar
     complete: bool = True  # False when a cap or a refused Link cut the listing short
-    pages: int = 0  # requests made (0 when answered from the cache by ETag)
+    pages: int = 0  # tag pages requested (a 304 answered from the cache counts as one)
+    cached: bool = False  # the registry said the cached list (by ETag) is current
 
 
 class RegistryClient:
@@ -138,7 +139,7 @@ class RegistryClient:
             reply = self._call("GET", image, url, settings, deadline, headers)
             pages += 1
             if reply.status == 304 and cached is not None and pages == 1:
-                return TagListing(name, cached.tags, pages=0)
+                return TagListing(name, cached.tags, pages=1, cached=True)
             headers = {}
             page = _tag_page(reply, deadline.what, base)
             before = len(tags)
@@ -151,7 +152,8 @@ class RegistryClient:
                 logger.warning("%s: stopped at %d tags (max_tags)", name, len(tags))
                 complete = False
                 break
-            url, linked, refused = _next_page(reply, base, first, page, len(tags) > before, linked)
+            grew = len(tags) > before
+            url, linked, refused = _next_page(reply, base, first, page, grew, linked, settings)
             complete = complete and not refused
             if refused:
                 logger.warning("%s: refused a tag-page Link to another host or scheme", name)
@@ -303,7 +305,13 @@ def _tag_page(reply: Reply, what: str, base: str) -> list[Any]:
 
 
 def _next_page(
-    reply: Reply, base: str, first: str, page: list[Any], grew: bool, linked: bool
+    reply: Reply,
+    base: str,
+    first: str,
+    page: list[Any],
+    grew: bool,
+    linked: bool,
+    settings: RegistrySettings,
 ) -> tuple[str | None, bool, bool]:
     """(next URL, a Link was ever seen, a Link was refused)."""
     link = reply.links.get("next", {}).get("url")
@@ -313,8 +321,9 @@ def _next_page(
             return None, True, True
         return target, True, False
     last = page[-1] if page else None
-    size = int(first.rsplit("=", 1)[1])
-    if not linked and grew and len(page) >= size and is_tag(last):  # registries without Link
+    if (
+        not linked and grew and len(page) >= settings.page_size and is_tag(last)
+    ):  # registries without Link
         return f"{first}&last={quote(str(last))}", False, False
     return None, linked, False
 

@@ -60,9 +60,10 @@ class Recorder:
 class FaultProxy:
     """Forwards to ``upstream``; paginates tags/list; serves queued faults first."""
 
-    def __init__(self, upstream: str, *, page_size: int | None = None) -> None:
+    def __init__(self, upstream: str, *, page_size: int | None = None, link: bool = True) -> None:
         self.upstream = upstream.rstrip("/")
         self.page_size = page_size
+        self.link = link  # False: pages without Link, like registries that only honour last=
         self.seen: list[tuple[str, str, str]] = []  # (method, path, Authorization)
         self._faults: list[list[Any]] = []  # [fragment, kind, times left]
         self._lock = threading.Lock()
@@ -139,7 +140,7 @@ class FaultProxy:
         tags = [t for t in tags if t > last]
         size = min(int(query.get("n", [self.page_size])[0]), self.page_size or 1000)
         link = ""
-        if len(tags) > size:
+        if len(tags) > size and self.link:
             link = f'<{path}?last={quote(tags[size - 1])}&n={size}>; rel="next"'
         body = json.dumps({"name": doc.get("name"), "tags": tags[:size]}).encode()
         return body, link

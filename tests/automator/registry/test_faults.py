@@ -156,3 +156,12 @@ def test_redirect_to_another_host_drops_credentials(proxy: FaultProxy) -> None:
     assert client.list_tags(parse_reference(f"{proxy.host}/demo/app")) == ["stolen"]
     assert proxy.seen[-1][2].startswith("Basic ")  # the registry itself got them
     assert [auth for _, auth in proxy.other.seen] == [""]  # the other host did not
+
+
+def test_last_fallback_without_link(registry: object, seeded: Seeded) -> None:
+    with FaultProxy(registry.url, page_size=2, link=False) as bare:  # type: ignore[attr-defined]
+        listing = client_for(bare, page_size=2).tag_listing(
+            parse_reference(f"{bare.host}/demo/app")
+        )
+    assert listing.tags == tuple(sorted(TAGS)) and listing.complete
+    assert listing.pages == 4  # three full pages, then an empty one
