@@ -1,5 +1,15 @@
 """The OCI distribution client: tags, digests and build times from registries."""
 
-from automator.registry.client import RegistryClient, RegistrySettings
+from automator.registry.cache import RegistryCache
+from automator.registry.client import RegistryClient, TagListing
+from automator.registry.manifests import ImageInfo, Platform
+from automator.registry.settings import RegistrySettings
 
-__all__ = ["RegistryClient", "RegistrySettings"]
+__all__ = [
+    "ImageInfo",
+    "Platform",
+    "RegistryCache",
+    "RegistryClient",
+    "RegistrySettings",
+    "TagListing",
+]

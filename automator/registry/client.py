@@ -1,144 +1,365 @@
-"""A registry client over the Docker Registry HTTP API v2 / OCI distribution.
+"""The registry client: tags, digests and image configs over the OCI distribution API.
 
-Walking-skeleton scope: anonymous access (with the anonymous Bearer token flow),
-plain HTTP for registries marked ``insecure``, tag listing that follows ``Link``.
+One ``RegistryClient`` serves every registry host; ``RegistrySettings`` says how to
+reach each one. Nothing a registry returns reaches the caller unless it passes the
+reference grammar: invalid tags are dropped and counted, digests are checked.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from urllib.parse import urljoin, urlparse
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, urljoin
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from automator.errors import RegistryError
-from automator.reference import TAG_RE, ImageRef
-
-MANIFEST_ACCEPT = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
+from automator.errors import ReferenceError_, RegistryError
+from automator.reference import ImageRef, check_digest, check_tag, is_tag, normalise_domain
+from automator.registry.auth import Authenticator
+from automator.registry.cache import RegistryCache
+from automator.registry.manifests import (
+    DEFAULT_PLATFORM,
+    IMAGE_TYPES,
+    INDEX_TYPES,
+    MANIFEST_ACCEPT,
+    ImageInfo,
+    Platform,
+    load_json,
+    read_config,
+    select_platform,
+    sha256_digest,
 )
-MAX_PAGES = 100
-TIMEOUT = (5.0, 30.0)
+from automator.registry.settings import RegistrySettings
+from automator.registry.transport import Deadline, Reply, Transport, origin
+
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True, slots=True)
-class RegistrySettings:
-    """How to reach one registry host."""
+class TagListing:
+    """One repository's tags and how complete the listing is."""
 
-    host: str  # as in image references: "ghcr.io", "127.0.0.1:5000", "docker.io"
-    insecure: bool = False  # plain HTTP
+    repository: str  # canonical name
+    tags: tuple[str, ...]  # valid tags, sorted
+    dropped: int = 0  # answers that failed the tag grammar
+    complete: bool = True  # False when a cap or a refused Link cut the listing short
+    pages: int = 0  # tag pages requested (a 304 answered from the cache counts as one)
+    cached: bool = False  # the registry said the cached list (by ETag) is current
 
 
 class RegistryClient:
-    """Lists tags of image repositories; one ``requests.Session`` per client."""
+    """Lists tags, resolves digests and reads image configs; safe to share across threads."""
 
     def __init__(
         self,
         settings: Sequence[RegistrySettings] = (),
         *,
         session: requests.Session | None = None,
+        cache: RegistryCache | None = None,
+        docker_config: str | None = None,
     ) -> None:
-        self._settings = {s.host: s for s in settings}
-        self._session = session or requests.Session()
-        self._tokens: dict[str, str] = {}
+        self._settings = {s.key: s for s in settings}
+        self._docker_config = docker_config
+        if session is None:
+            session = requests.Session()  # trust_env stays on: proxies from the environment
+            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=MAX_WORKERS)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self._transport = Transport(session)
+        self._auth = Authenticator(self._transport)
+        self._cache = cache
 
-    def _base_url(self, image: ImageRef) -> str:
-        host = image.registry
-        settings = self._settings.get(host)
-        if host == "docker.io":
-            host = "registry-1.docker.io"
-        scheme = "http" if settings is not None and settings.insecure else "https"
-        return f"{scheme}://{host}"
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, token requests included."""
+        return self._transport.requests_sent
+
+    @property
+    def token_fetches(self) -> int:
+        return self._auth.token_fetches
+
+    def settings_for(self, registry: str) -> RegistrySettings:
+        """The settings for ``registry`` (defaults when none were given)."""
+        found = self._settings.get(normalise_domain(registry)) or RegistrySettings(registry)
+        if found.docker_config is None and self._docker_config is not None:
+            found = replace(found, docker_config=self._docker_config)
+        return found
+
+    # -- tags ------------------------------------------------------------------
 
     def list_tags(self, image: ImageRef) -> list[str]:
         """Every valid tag of ``image``'s repository, sorted; invalid tags are dropped."""
-        base = self._base_url(image)
-        url: str | None = f"{base}/v2/{image.repository}/tags/list?n=1000"
-        tags: set[str] = set()
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            resp = self._get(image, url)
-            try:
-                page = resp.json().get("tags") or []
-            except ValueError:
-                raise RegistryError(
-                    f"{image.canonical_name}: tag list is not JSON; is {base} a registry?",
-                    transient=True,
-                ) from None
-            tags.update(t for t in page if isinstance(t, str) and TAG_RE.fullmatch(t))
-            url = _next_link(resp, base)
-        return sorted(tags)
+        return list(self.tag_listing(image).tags)
 
     def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
-        """Tags per canonical repository name; one listing per repository."""
-        result: dict[str, list[str] | RegistryError] = {}
+        """Tags per canonical repository name: one listing per repository, concurrently."""
+        unique: dict[str, ImageRef] = {}
         for image in images:
-            if image.canonical_name in result:
-                continue
+            unique.setdefault(image.canonical_name, image)
+        hosts = {self.settings_for(i.registry).key for i in unique.values()}
+        workers = min(
+            len(unique), MAX_WORKERS, sum(self.settings_for(h).max_concurrency for h in hosts)
+        )
+
+        def one(image: ImageRef) -> list[str] | RegistryError:
             try:
-                result[image.canonical_name] = self.list_tags(image)
+                return self.list_tags(image)
             except RegistryError as exc:
-                result[image.canonical_name] = exc
-        return result
+                return exc
 
-    def _get(self, image: ImageRef, url: str) -> requests.Response:
-        headers = {}
-        if token := self._tokens.get(image.canonical_name):
-            headers["Authorization"] = f"Bearer {token}"
-        try:
-            resp = self._session.get(url, headers=headers, timeout=TIMEOUT)
-            if resp.status_code == 401 and "Authorization" not in headers:
-                token = self._anonymous_token(image, resp.headers.get("WWW-Authenticate", ""))
-                self._tokens[image.canonical_name] = token
-                resp = self._session.get(
-                    url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+        if workers <= 1:
+            return {name: one(image) for name, image in unique.items()}
+        with ThreadPoolExecutor(workers, thread_name_prefix="registry") as pool:
+            return dict(zip(unique, pool.map(one, unique.values()), strict=True))
+
+    def tag_listing(self, image: ImageRef) -> TagListing:
+        """List ``image``'s tags, following ``Link`` on the same origin only, within caps."""
+        settings = self.settings_for(image.registry)
+        name = image.canonical_name
+        deadline = Deadline(settings.deadline, f"{name}: listing tags")
+        base = settings.api_base
+        first = f"{base}/v2/{image.repository}/tags/list?n={settings.page_size}"
+        cached = self._cache.get_tags(name) if self._cache else None
+        headers = {"If-None-Match": cached.etag} if cached and cached.etag else {}
+        tags: set[str] = set()
+        dropped = pages = 0
+        complete, linked = True, False
+        url: str | None = first
+        while url is not None:
+            if pages >= settings.max_pages:
+                logger.warning("%s: stopped after %d tag pages (max_pages)", name, pages)
+                complete = False
+                break
+            reply = self._call("GET", image, url, settings, deadline, headers)
+            pages += 1
+            if reply.status == 304 and cached is not None and pages == 1:
+                return TagListing(name, cached.tags, pages=1, cached=True)
+            headers = {}
+            page = _tag_page(reply, deadline.what, base)
+            before = len(tags)
+            for tag in page:
+                if is_tag(tag):
+                    tags.add(tag)
+                else:
+                    dropped += 1
+            if len(tags) >= settings.max_tags:
+                logger.warning("%s: stopped at %d tags (max_tags)", name, len(tags))
+                complete = False
+                break
+            grew = len(tags) > before
+            url, linked, refused = _next_page(reply, base, first, page, grew, linked, settings)
+            complete = complete and not refused
+            if refused:
+                logger.warning("%s: refused a tag-page Link to another host or scheme", name)
+        if dropped:
+            logger.warning("%s: dropped %d tags that fail the tag grammar", name, dropped)
+        listing = TagListing(
+            name, tuple(sorted(tags)[: settings.max_tags]), dropped, complete, pages
+        )
+        if self._cache is not None and complete:
+            etag = reply.headers.get("ETag") if pages == 1 else None
+            self._cache.put_tags(name, listing.tags, etag)
+        return listing
+
+    # -- manifests -------------------------------------------------------------
+
+    def digest(self, image: ImageRef, tag: str | None = None) -> str:
+        """The digest ``tag`` (default: the image's tag, else ``latest``) points at now."""
+        tag = check_tag(tag or image.tag or "latest")
+        settings = self.settings_for(image.registry)
+        name = image.canonical_name
+        if self._cache and (hit := self._cache.get_digest(name, tag, settings.digest_ttl)):
+            return hit
+        deadline = Deadline(settings.deadline, f"{name}:{tag}: resolving the digest")
+        url = f"{settings.api_base}/v2/{image.repository}/manifests/{tag}"
+        accept = {"Accept": MANIFEST_ACCEPT}
+        reply = self._call("HEAD", image, url, settings, deadline, accept)
+        _expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        digest = _valid_digest(reply.headers.get("Docker-Content-Digest"))
+        if digest is None:  # old registries omit it: hash the bytes ourselves
+            digest, _ = self._manifest(image, tag, settings, deadline)
+        if self._cache is not None:
+            self._cache.put_digest(name, tag, digest)
+        return digest
+
+    def image_info(
+        self, image: ImageRef, tag: str | None = None, platform: Platform | str | None = None
+    ) -> ImageInfo:
+        """Build time and labels of ``tag``'s image (for an index: of ``platform``'s)."""
+        wanted = Platform.parse(platform) if isinstance(platform, str) else platform
+        digest = self.digest(image, tag)
+        key = str(wanted or "")
+        if self._cache is not None and (hit := self._cache.get_image(digest, key)) is not None:
+            return ImageInfo(digest, hit[0], hit[1], key)
+        settings = self.settings_for(image.registry)
+        deadline = Deadline(settings.deadline, f"{image.canonical_name}@{digest}: reading config")
+        _, doc = self._manifest(image, digest, settings, deadline)
+        kind = doc.get("mediaType")
+        chosen = ""
+        if kind in INDEX_TYPES or "manifests" in doc:
+            entry = select_platform(doc, wanted or DEFAULT_PLATFORM)
+            if entry is None:
+                raise RegistryError(
+                    f"{deadline.what}: no image for platform {wanted or DEFAULT_PLATFORM};"
+                    " check the platform= option against the image's platforms",
                 )
-        except requests.RequestException as exc:
+            child = _valid_digest(entry.get("digest"))
+            if child is None:
+                raise RegistryError(f"{deadline.what}: index entry without a valid digest")
+            _, doc = self._manifest(image, child, settings, deadline)
+            chosen = str(wanted or DEFAULT_PLATFORM)
+        elif kind is not None and kind not in IMAGE_TYPES:
+            raise RegistryError(f"{deadline.what}: unsupported manifest type {kind!r:.80}")
+        config = doc.get("config")
+        config_digest = _valid_digest(config.get("digest") if isinstance(config, dict) else None)
+        if config_digest is None:
+            raise RegistryError(f"{deadline.what}: manifest has no valid config digest")
+        url = f"{settings.api_base}/v2/{image.repository}/blobs/{config_digest}"
+        body = self._verified("GET", image, url, config_digest, settings, deadline, {})
+        created, labels = read_config(_json(body, deadline.what))
+        if self._cache is not None:
+            self._cache.put_image(digest, key, created, labels)
+        return ImageInfo(digest, created, labels, chosen or key)
+
+    def _manifest(
+        self, image: ImageRef, reference: str, settings: RegistrySettings, deadline: Deadline
+    ) -> tuple[str, dict[str, Any]]:
+        """(digest, document) of a manifest by tag or digest; a digest is verified."""
+        url = f"{settings.api_base}/v2/{image.repository}/manifests/{reference}"
+        want = reference if ":" in reference else None
+        accept = {"Accept": MANIFEST_ACCEPT}
+        body = self._verified("GET", image, url, want, settings, deadline, accept)
+        return sha256_digest(body), _json(body, deadline.what)
+
+    def _verified(
+        self,
+        method: str,
+        image: ImageRef,
+        url: str,
+        digest: str | None,
+        settings: RegistrySettings,
+        deadline: Deadline,
+        headers: Mapping[str, str],
+    ) -> bytes:
+        reply = self._call(method, image, url, settings, deadline, headers)
+        _expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        claimed = digest or _valid_digest(reply.headers.get("Docker-Content-Digest"))
+        if claimed and claimed.startswith("sha256:") and sha256_digest(reply.body) != claimed:
             raise RegistryError(
-                f"{image.canonical_name}: cannot reach {urlparse(url).netloc}"
-                f" ({type(exc).__name__}); check the registry address and network",
+                f"{deadline.what}: content does not match digest {claimed};"
+                " the registry or a proxy altered it",
                 transient=True,
-            ) from None
-        if resp.status_code != 200:
-            raise RegistryError(
-                f"{image.canonical_name}: HTTP {resp.status_code} listing tags;"
-                " check the image name and the credentials for its registry",
-                transient=resp.status_code in (429, 500, 502, 503, 504),
             )
-        return resp
+        return reply.body
 
-    def _anonymous_token(self, image: ImageRef, challenge: str) -> str:
-        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
-        realm = params.pop("realm", None)
-        if not challenge.lower().startswith("bearer") or realm is None:
-            raise RegistryError(
-                f"{image.canonical_name}: registry wants credentials; configure them for"
-                f" {image.registry}"
-            )
-        params["scope"] = f"repository:{image.repository}:pull"
-        resp = self._session.get(realm, params=params, timeout=TIMEOUT)
-        if resp.status_code != 200:
-            raise RegistryError(
-                f"{image.canonical_name}: token request refused with HTTP {resp.status_code};"
-                f" configure credentials for {image.registry}"
-            )
-        body = resp.json()
-        return str(body.get("token") or body.get("access_token"))
+    # -- one authenticated request --------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        image: ImageRef,
+        url: str,
+        settings: RegistrySettings,
+        deadline: Deadline,
+        headers: Mapping[str, str],
+    ) -> Reply:
+        """Send with the known credentials; on a 401, answer the challenge and retry once."""
+        scope = f"repository:{image.repository}:pull"
+        send = self._transport.request
+        auth = self._auth.known_header(settings, scope, deadline)
+        reply = send(
+            method, url, settings=settings, deadline=deadline, headers=headers, authorization=auth
+        )
+        if reply.status != 401:
+            return reply
+        if auth is not None:
+            self._auth.forget(settings, scope)
+        challenge = reply.headers.get("WWW-Authenticate", "")
+        auth = self._auth.answer(settings, challenge, scope, deadline)
+        if auth is None:
+            return reply
+        return send(
+            method, url, settings=settings, deadline=deadline, headers=headers, authorization=auth
+        )
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
 
 
-def _next_link(resp: requests.Response, base: str) -> str | None:
-    link = resp.links.get("next", {}).get("url")
-    if not link:
+def _tag_page(reply: Reply, what: str, base: str) -> list[Any]:
+    if reply.status != 200:
+        raise _status_error(reply.status, what, base)
+    page = _json(reply.body, what).get("tags")
+    if page is None:  # some registries send null for none
+        return []
+    if not isinstance(page, list):
+        raise RegistryError(f"{what}: 'tags' is not a list; check that {base} is a registry")
+    return page
+
+
+def _next_page(
+    reply: Reply,
+    base: str,
+    first: str,
+    page: list[Any],
+    grew: bool,
+    linked: bool,
+    settings: RegistrySettings,
+) -> tuple[str | None, bool, bool]:
+    """(next URL, a Link was ever seen, a Link was refused)."""
+    link = reply.links.get("next", {}).get("url")
+    if link:
+        target = urljoin(reply.url, link)
+        if origin(target) != origin(base):
+            return None, True, True
+        return target, True, False
+    last = page[-1] if page else None
+    if (
+        not linked and grew and len(page) >= settings.page_size and is_tag(last)
+    ):  # registries without Link
+        return f"{first}&last={quote(str(last))}", False, False
+    return None, linked, False
+
+
+def _json(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        return load_json(body)
+    except ValueError:
+        raise RegistryError(
+            f"{what}: the answer is not a JSON object (truncated?); try again later",
+            transient=True,
+        ) from None
+
+
+def _valid_digest(value: object) -> str | None:
+    if not isinstance(value, str):
         return None
-    target = urljoin(resp.url, link)
-    if urlparse(target)[:2] != urlparse(base)[:2]:
-        return None  # never follow a link to another host or scheme
-    return target
+    try:
+        return check_digest(value.strip())
+    except ReferenceError_:
+        return None
+
+
+def _expect_ok(reply: Reply, what: str, settings: RegistrySettings, source: str) -> None:
+    if reply.status != 200:
+        raise _status_error(reply.status, what, settings.api_base, settings.key, source)
+
+
+def _status_error(
+    status: int, what: str, base: str, host: str = "", source: str = ""
+) -> RegistryError:
+    host = host or origin(base)[1]
+    hints = {
+        401: f"check the credentials for {host} ({source or 'see registries:'})",
+        403: f"check that the credentials for {host} may pull this repository",
+        404: "check that the repository and tag exist and the name is spelled right",
+    }
+    hint = hints.get(status, f"check that {base} is a container registry")
+    return RegistryError(f"{what}: HTTP {status}; {hint}", transient=status >= 500)

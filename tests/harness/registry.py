@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -41,6 +42,22 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """PEM files for a TLS registry; ``client`` set means mTLS is required."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    client: tuple[str, str] | None = None
+
+    def config(self) -> str:
+        text = f"  tls:\n    certificate: {self.cert}\n    key: {self.key}\n"
+        if self.client:
+            text += f"    clientcas:\n      - {self.ca}\n"
+        return text
+
+
 class Registry:
     """One ``docker-registry serve`` process on 127.0.0.1.
 
@@ -48,7 +65,14 @@ class Registry:
     config, e.g. an ``auth:`` block for htpasswd or token auth.
     """
 
-    def __init__(self, workdir: Path, *, auth_config: str = "", inmemory: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        auth_config: str = "",
+        inmemory: bool = True,
+        tls: TLSFiles | None = None,
+    ) -> None:
         binary = shutil.which("docker-registry") or shutil.which("registry")
         if binary is None:
             raise MissingServer("docker-registry is not installed: apt-get install docker-registry")
@@ -58,6 +82,7 @@ class Registry:
         self.port = free_port()
         self.auth_config = auth_config
         self.inmemory = inmemory
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,7 +91,7 @@ class Registry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def _config(self) -> str:
         storage = (
@@ -78,7 +103,9 @@ class Registry:
             "version: 0.1\n"
             "log:\n  level: error\n  accesslog:\n    disabled: true\n"
             f"storage:\n{storage}  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.host}\n  secret: test-only-secret\n" + self.auth_config
+            f"http:\n  addr: {self.host}\n  secret: test-only-secret\n"
+            + (self.tls.config() if self.tls else "")
+            + self.auth_config
         )
 
     def start(self, timeout: float = 30.0) -> Registry:
@@ -98,7 +125,13 @@ class Registry:
                 text = (self.workdir / "registry.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"registry exited with {self.proc.returncode}: {text}")
             try:
-                if requests.get(self.url + "/v2/", timeout=1).status_code in (200, 401):
+                probe = requests.get(
+                    self.url + "/v2/",
+                    timeout=1,
+                    verify=str(self.tls.ca) if self.tls else True,
+                    cert=self.tls.client if self.tls else None,
+                )
+                if probe.status_code in (200, 401):
                     return self
             except requests.ConnectionError:
                 pass
@@ -239,3 +272,19 @@ def _layer(files: dict[str, bytes]) -> tuple[bytes, str]:
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
     return gzip.compress(raw.getvalue(), mtime=0), sha256(raw.getvalue())
+
+
+def htpasswd_config(workdir: Path, users: dict[str, str]) -> str:
+    """An ``auth:`` block for Basic auth; 2.8 reads only bcrypt entries (htpasswd -B)."""
+    binary = shutil.which("htpasswd")
+    if binary is None:
+        raise MissingServer("htpasswd is not installed: apt-get install apache2-utils")
+    path = Path(workdir) / "htpasswd"
+    lines = [
+        subprocess.run(
+            [binary, "-Bbn", user, password], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for user, password in users.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {path}\n"

@@ -1,0 +1,276 @@
+"""Registry authentication: challenges, credentials and a token cache.
+
+Credentials come from ``RegistrySettings`` (username/password or identity token),
+else from a docker ``config.json`` / ``kubernetes.io/dockerconfigjson`` file and its
+credential helpers, read through the ``docker`` package. They go to the registry
+host itself (Basic) and to the token realm its challenge names, never elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import docker.auth
+import docker.errors
+
+from automator.errors import RegistryError
+from automator.reference import DOCKER_HUB
+from automator.registry.settings import RegistrySettings
+from automator.registry.transport import Deadline, Transport, origin
+from automator.secrets import Secret
+
+CLIENT_ID = "automator"
+TOKEN_LIMIT = 256 * 1024
+_PARAM = re.compile(r'([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_SCHEME = re.compile(r"(?:^|,)\s*(Basic|Bearer)\b\s*", re.IGNORECASE)
+_TOKEN = re.compile(r"[\x21-\x7e]{1,65536}")  # printable ASCII: safe in a header
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """One ``WWW-Authenticate`` challenge."""
+
+    scheme: str  # "basic" | "bearer"
+    realm: str = ""
+    service: str = ""
+    scope: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What to authenticate with; secrets stay wrapped."""
+
+    username: str | None = None
+    password: Secret | None = None
+    identity_token: Secret | None = None
+    source: str = "settings"  # where they came from, for error messages
+
+    def basic(self) -> str | None:
+        if self.username is None or self.password is None:
+            return None
+        pair = f"{self.username}:{self.password.reveal()}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+
+ANONYMOUS = Credentials(source="no credentials")
+
+
+def parse_challenges(value: str) -> list[Challenge]:
+    """Every challenge in a ``WWW-Authenticate`` value (Quay sends Basic and Bearer)."""
+    starts = list(_SCHEME.finditer(value))
+    found = []
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(value)
+        params = {
+            m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)).replace(
+                '\\"', '"'
+            )
+            for m in _PARAM.finditer(value[match.end() : end])
+        }
+        found.append(
+            Challenge(
+                match.group(1).lower(),
+                params.get("realm", ""),
+                params.get("service", ""),
+                params.get("scope", ""),
+            )
+        )
+    return sorted(found, key=lambda c: c.scheme != "bearer")  # Bearer wins
+
+
+def find_credentials(settings: RegistrySettings) -> Credentials:
+    """The credentials for ``settings.host``: explicit settings, then its docker config."""
+    if settings.identity_token is not None or settings.password is not None:
+        return Credentials(settings.username, settings.password, settings.identity_token)
+    if settings.docker_config is None:
+        return ANONYMOUS
+    return _from_docker_config(settings.docker_config, settings.key)
+
+
+def _from_docker_config(path: str, host: str) -> Credentials:
+    where = f"{path} (docker config)"
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(
+            f"{host}: cannot read docker config {path} ({type(exc).__name__});"
+            " check the file or the mounted secret",
+        ) from None
+    if isinstance(raw, dict) and ".dockerconfigjson" in raw:  # a whole Secret's data
+        raw = json.loads(base64.b64decode(raw[".dockerconfigjson"]))
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{host}: {path} is not a docker config.json; check the file")
+    try:
+        config = docker.auth.load_config(config_dict=raw)
+        entry: dict[str, Any] | None = docker.auth.resolve_authconfig(
+            config, None if host == DOCKER_HUB else host
+        )
+    except docker.errors.DockerException as exc:
+        raise RegistryError(
+            f"{host}: the credential helper named in {path} failed ({type(exc).__name__});"
+            " check that docker-credential-* is on PATH and logged in",
+            transient=True,
+        ) from None
+    if not entry:
+        return Credentials(source=f"no entry for {host} in {where}")
+    token = entry.get("IdentityToken") or entry.get("identitytoken")
+    user = entry.get("username") or entry.get("Username")
+    password = entry.get("password") or entry.get("Password")
+    return Credentials(
+        str(user) if user else None,
+        Secret(str(password)) if password else None,
+        Secret(str(token)) if token else None,
+        source=where,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    header: str
+    expires_at: float
+
+
+class Authenticator:
+    """Answers challenges and caches tokens per (realm, service, scope)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str, str], _Token] = {}
+        self._challenges: dict[tuple[str, str], Challenge] = {}  # API origin -> last challenge
+        self._credentials: dict[str, Credentials] = {}
+        self.token_fetches = 0
+
+    def credentials(self, settings: RegistrySettings) -> Credentials:
+        with self._lock:
+            found = self._credentials.get(settings.key)
+        if found is None:
+            found = find_credentials(settings)
+            with self._lock:
+                self._credentials[settings.key] = found
+        return found
+
+    def known_header(
+        self, settings: RegistrySettings, scope: str, deadline: Deadline
+    ) -> str | None:
+        """An Authorization header to send up front, when this host has challenged before."""
+        with self._lock:
+            challenge = self._challenges.get(origin(settings.api_base))
+        if challenge is None:
+            return None
+        return self._header(challenge, settings, scope, deadline)
+
+    def answer(
+        self, settings: RegistrySettings, value: str, scope: str, deadline: Deadline
+    ) -> str | None:
+        """The header that answers a 401's ``WWW-Authenticate``, or None if none can."""
+        challenges = parse_challenges(value)
+        if not challenges:
+            return None
+        with self._lock:
+            self._challenges[origin(settings.api_base)] = challenges[0]
+        return self._header(challenges[0], settings, scope, deadline)
+
+    def forget(self, settings: RegistrySettings, scope: str) -> None:
+        """Drop cached tokens for ``scope`` after the registry refused one."""
+        with self._lock:
+            challenge = self._challenges.get(origin(settings.api_base))
+            if challenge is not None:
+                self._tokens.pop(_token_key(challenge, scope), None)
+
+    def _header(
+        self, challenge: Challenge, settings: RegistrySettings, scope: str, deadline: Deadline
+    ) -> str | None:
+        creds = self.credentials(settings)
+        if challenge.scheme == "basic":
+            return creds.basic()
+        if not challenge.realm:
+            return None
+        key = _token_key(challenge, scope)
+        with self._lock:
+            cached = self._tokens.get(key)
+        if cached is not None and cached.expires_at > time.monotonic():
+            return cached.header
+        token = self._fetch_token(challenge, key[2], settings, creds, deadline)
+        with self._lock:
+            self._tokens[key] = token
+        return token.header
+
+    def _fetch_token(
+        self,
+        challenge: Challenge,
+        scope: str,
+        settings: RegistrySettings,
+        creds: Credentials,
+        deadline: Deadline,
+    ) -> _Token:
+        realm = challenge.realm
+        scheme = origin(realm)[0]
+        if scheme not in ("http", "https"):
+            raise RegistryError(f"{settings.key}: token realm {realm[:80]!r} is not an http(s) URL")
+        # Credentials never travel in clear text unless the registry itself is plain HTTP.
+        may_send = scheme == "https" or settings.insecure
+        params = {"service": challenge.service, "scope": scope}
+        pairs = [("service", challenge.service)] + [("scope", s) for s in scope.split()]
+        query = urlencode([(k, v) for k, v in pairs if v], safe=":/,")
+        url = f"{realm}{'&' if '?' in realm else '?'}{query}" if query else realm
+        if creds.identity_token is not None and may_send:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token.reveal(),
+                "client_id": CLIENT_ID,
+                **{k: v for k, v in params.items() if v},
+            }
+            reply = self._transport.request(
+                "POST", realm, settings=settings, deadline=deadline, data=form, limit=TOKEN_LIMIT
+            )
+        else:
+            basic = creds.basic() if may_send else None
+            reply = self._transport.request(
+                "GET",
+                url,
+                settings=settings,
+                deadline=deadline,
+                authorization=basic,
+                limit=TOKEN_LIMIT,
+            )
+        with self._lock:
+            self.token_fetches += 1
+        if reply.status in (401, 403):
+            raise RegistryError(
+                f"{settings.key}: the token server refused a token for {scope} (HTTP"
+                f" {reply.status}); check the credentials for {settings.key} ({creds.source})",
+            )
+        if reply.status != 200:
+            raise RegistryError(
+                f"{settings.key}: the token server answered HTTP {reply.status};"
+                " check the registry's auth service",
+                transient=reply.status >= 500,
+            )
+        try:
+            body = json.loads(reply.body)
+            value = body.get("token") or body.get("access_token")
+            lifetime = float(body.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError):
+            value, lifetime = None, 0.0
+        if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+            raise RegistryError(
+                f"{settings.key}: the token server answered without a usable token;"
+                " check the registry's auth service",
+                transient=True,
+            )
+        margin = min(30.0, lifetime * 0.1)  # renew a little early
+        return _Token(f"Bearer {value}", time.monotonic() + max(1.0, lifetime - margin))
+
+
+def _token_key(challenge: Challenge, scope: str) -> tuple[str, str, str]:
+    scopes = set(scope.split()) | set(challenge.scope.split())
+    return challenge.realm, challenge.service, " ".join(sorted(scopes))

@@ -1,0 +1,60 @@
+"""How to reach one registry host: address, TLS, credentials and budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automator.reference import DOCKER_HUB, DOCKER_HUB_API, normalise_domain
+from automator.secrets import Secret
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """One registry host; hosts with no settings get these defaults."""
+
+    host: str  # as in image references: "ghcr.io", "127.0.0.1:5000", "docker.io"
+    insecure: bool = False  # plain HTTP (test and in-cluster registries only)
+    username: str | None = None
+    password: Secret | None = None
+    identity_token: Secret | None = None  # an OAuth2 refresh token, as docker login stores it
+    docker_config: str | None = None  # config.json or a kubernetes.io/dockerconfigjson file
+    ca_bundle: str | None = None  # PEM file of CAs to trust instead of the system ones
+    client_cert: str | None = None  # PEM client certificate for mTLS
+    client_key: str | None = None  # its key, when not in client_cert
+    requests_per_second: float = 20.0  # 0 means no rate limit
+    max_concurrency: int = 4  # requests in flight to this host at once
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float = 120.0  # seconds for one call (a tag listing, a digest), retries included
+    max_attempts: int = 4  # per request, for 5xx, 429, resets and timeouts
+    max_retry_wait: float = 30.0  # the longest Retry-After we sleep through
+    page_size: int = 1000  # n= on tags/list (ECR refuses more than 1000)
+    max_pages: int = 100
+    max_tags: int = 20_000
+    max_body: int = 4 * MiB  # a tag page, a manifest or a config blob
+    digest_ttl: float = 300.0  # seconds a cached tag -> digest answer is trusted
+
+    @property
+    def key(self) -> str:
+        """The host as images name it (Docker Hub spellings folded to ``docker.io``)."""
+        return normalise_domain(self.host)
+
+    @property
+    def api_base(self) -> str:
+        """``scheme://host`` of the /v2/ API."""
+        host = DOCKER_HUB_API if self.key == DOCKER_HUB else self.host
+        return f"{'http' if self.insecure else 'https'}://{host}"
+
+    @property
+    def verify(self) -> bool | str:
+        """The ``verify`` argument for requests."""
+        return self.ca_bundle or True
+
+    @property
+    def cert(self) -> str | tuple[str, str] | None:
+        """The ``cert`` argument for requests."""
+        if self.client_cert and self.client_key:
+            return (self.client_cert, self.client_key)
+        return self.client_cert

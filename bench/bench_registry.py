@@ -1,0 +1,152 @@
+"""Registry client cycles against a local distribution 2.8, next to a bare-requests floor.
+
+A cycle lists the tags of 500 repositories (``list_tags_many``) and resolves one tag's
+digest in each. Cold: a new client and an empty cache. Warm: the same client again
+(digests from the cache within their TTL, tags listed again). The floor is a bare
+``requests.Session`` sending exactly the requests the client sent, with the same
+concurrency. Prints medians of several runs. Run: ``python bench/bench_registry.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from automator.reference import ImageRef, parse_reference
+from automator.registry import RegistryCache, RegistryClient, RegistrySettings
+from automator.registry.manifests import MANIFEST_ACCEPT
+from tests.harness.registry import Pusher, Registry
+
+
+def seed(registry: Registry, repos: int, workers: int) -> list[str]:
+    """One image under many repositories: blobs cross-mounted, the same manifest re-PUT."""
+    pusher = Pusher(registry.url)
+    first = pusher.push_image("bench/r0000", "1.0")
+    body = pusher.session.get(
+        f"{registry.url}/v2/bench/r0000/manifests/1.0", headers={"Accept": first["mediaType"]}
+    ).content
+    manifest = json.loads(body)
+    blobs = [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]
+    names = [f"bench/r{i:04d}" for i in range(repos)]
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_maxsize=workers))
+
+    def one(name: str) -> None:
+        if name != names[0]:
+            for digest in blobs:
+                session.post(
+                    f"{registry.url}/v2/{name}/blobs/uploads/",
+                    params={"mount": digest, "from": names[0]},
+                ).raise_for_status()
+        for tag in ("1.0", "1.1", "2.0"):
+            pusher_put(session, registry.url, name, tag, body, first["mediaType"])
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, names))
+    return names
+
+
+def pusher_put(
+    session: requests.Session, base: str, name: str, tag: str, body: bytes, kind: str
+) -> None:
+    session.put(
+        f"{base}/v2/{name}/manifests/{tag}", data=body, headers={"Content-Type": kind}
+    ).raise_for_status()
+
+
+def client_cycle(client: RegistryClient, refs: list[ImageRef], workers: int) -> None:
+    result = client.list_tags_many(refs)
+    assert all(isinstance(v, list) and len(v) == 3 for v in result.values()), result
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda r: client.digest(r, "1.0"), refs))
+
+
+def floor_cycle(
+    session: requests.Session, base: str, names: list[str], workers: int, heads: bool
+) -> None:
+    def tags(name: str) -> None:
+        resp = session.get(f"{base}/v2/{name}/tags/list?n=1000", timeout=(5, 30))
+        assert len(resp.json()["tags"]) == 3
+
+    def head(name: str) -> None:
+        resp = session.head(
+            f"{base}/v2/{name}/manifests/1.0", headers={"Accept": MANIFEST_ACCEPT}, timeout=(5, 30)
+        )
+        assert resp.headers["Docker-Content-Digest"]
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(tags, names))
+    if heads:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(head, names))
+
+
+def timed(fn: Callable[..., None], *args: object) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repos", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-registry-"))
+    with Registry(workdir / "registry") as registry:
+        started = time.perf_counter()
+        names = seed(registry, args.repos, args.concurrency)
+        print(f"seeded {len(names)} repositories x 3 tags in {time.perf_counter() - started:.1f}s")
+        refs = [parse_reference(f"{registry.host}/{n}") for n in names]
+        settings = RegistrySettings(
+            registry.host, insecure=True, requests_per_second=0, max_concurrency=args.concurrency
+        )
+        figures: dict[str, list[float]] = {
+            k: [] for k in ("cold", "warm", "floor_cold", "floor_warm")
+        }
+        per_repo: dict[str, list[float]] = {"cold": [], "warm": []}
+        for run in range(args.runs):
+            client = RegistryClient([settings], cache=RegistryCache(workdir / f"cache-{run}.db"))
+            figures["cold"].append(timed(client_cycle, client, refs, args.concurrency))
+            per_repo["cold"].append(client.requests_sent / len(refs))
+            before = client.requests_sent
+            figures["warm"].append(timed(client_cycle, client, refs, args.concurrency))
+            per_repo["warm"].append((client.requests_sent - before) / len(refs))
+            client.close()
+            session = requests.Session()
+            session.mount("http://", HTTPAdapter(pool_maxsize=args.concurrency))
+            figures["floor_cold"].append(
+                timed(floor_cycle, session, registry.url, names, args.concurrency, True)
+            )
+            figures["floor_warm"].append(
+                timed(floor_cycle, session, registry.url, names, args.concurrency, False)
+            )
+        med = {k: statistics.median(v) for k, v in figures.items()}
+        print(
+            f"repositories {len(refs)}, concurrency {args.concurrency}, runs {args.runs} (medians)"
+        )
+        for kind in ("cold", "warm"):
+            print(
+                f"{kind:5}: client {med[kind] * 1000:7.0f} ms"
+                f"  floor {med['floor_' + kind] * 1000:7.0f} ms"
+                f"  ratio {med[kind] / med['floor_' + kind]:.2f}"
+                f"  requests/repository {statistics.median(per_repo[kind]):.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
