@@ -197,7 +197,7 @@ class Transport:
         except _Again as exc:
             raise RegistryError(
                 f"{deadline.what}: {exc.reason} after {settings.max_attempts} attempts;"
-                " the registry is failing, try later",
+                " check the registry address and the network, or try later",
                 transient=True,
             ) from None
         return reply
@@ -280,8 +280,11 @@ class Transport:
                 f"{deadline.what}: TLS failed ({_first_line(exc)}); check ca_bundle and"
                 " client_cert, or set insecure: true for a plain-HTTP registry",
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Again(type(exc).__name__) from None
+        except requests.ConnectionError as exc:
+            kind = "timed out" if isinstance(exc, requests.ConnectTimeout) else "no connection"
+            raise _Again(f"cannot reach {urlsplit(url).netloc} ({kind})") from None
+        except requests.Timeout:
+            raise _Again(f"{urlsplit(url).netloc} did not answer in time") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _Again(type(exc).__name__) from None
         return Reply(resp.status_code, resp.url, resp.headers, body, resp.links)
