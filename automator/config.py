@@ -69,8 +69,16 @@ class Registry(_Model):
     """How to reach one registry host."""
 
     host: str
-    insecure: bool = False
-    requests_per_second: float = Field(default=10.0, gt=0)
+    insecure: bool = False  # plain HTTP
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    docker_config: str | None = None  # config.json or a kubernetes.io/dockerconfigjson
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    requests_per_second: float = Field(default=20.0, ge=0)  # 0: no limit
+    max_concurrency: int = Field(default=4, ge=1)
 
 
 class Config(_Model):

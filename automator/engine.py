@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from automator.catalog import RegistryCatalog
 from automator.config import Config, Source
 from automator.errors import AutomatorError
 from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
 from automator.manifests import is_manifest_path, scan_files
 from automator.model import Plan, Skip
-from automator.plan import TagsResult, build_plan
-from automator.registry import RegistryClient, RegistrySettings
+from automator.plan import build_plan
+from automator.registry import RegistryCache, RegistryClient, RegistrySettings
+from automator.secrets import secret_from
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +36,41 @@ class Outcome:
     images: frozenset[str] = frozenset()  # canonical names of every image the scan found
 
 
-def registry_client(config: Config) -> RegistryClient:
-    return RegistryClient(
-        [RegistrySettings(host=r.host, insecure=r.insecure) for r in config.registries]
-    )
+def registry_settings(config: Config) -> list[RegistrySettings]:
+    """Registry settings from the config, secrets read from env or files."""
+    result = []
+    for index, entry in enumerate(config.registries):
+        password = None
+        if entry.password_env or entry.password_file:
+            password = secret_from(
+                env=entry.password_env,
+                file=entry.password_file,
+                what=f"registries[{index}] ({entry.host}) password",
+            )
+        result.append(
+            RegistrySettings(
+                host=entry.host,
+                insecure=entry.insecure,
+                username=entry.username,
+                password=password,
+                docker_config=entry.docker_config,
+                ca_bundle=entry.ca_bundle,
+                client_cert=entry.client_cert,
+                client_key=entry.client_key,
+                requests_per_second=entry.requests_per_second,
+                max_concurrency=entry.max_concurrency,
+            )
+        )
+    return result
+
+
+def registry_client(config: Config, state_dir: Path | None = None) -> RegistryClient:
+    """A client for every configured registry; with ``state_dir``, a persistent cache."""
+    cache = None
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        cache = RegistryCache(state_dir / "registry-cache.sqlite")
+    return RegistryClient(registry_settings(config), cache=cache)
 
 
 def open_repo(source: Source, state_dir: Path) -> GitRepo:
@@ -52,26 +85,24 @@ class Reconciler:
         config: Config,
         registry: RegistryClient,
         repo: GitRepo,
-        tags: dict[str, TagsResult] | None = None,
+        catalog: RegistryCatalog | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
         self.repo = repo
-        self._tags = {} if tags is None else tags  # shared by the sources of one cycle
+        # shared by the sources of one cycle, so each repository is listed once
+        self.catalog = catalog if catalog is not None else RegistryCatalog(registry)
         self.images: frozenset[str] = frozenset()
 
     def plan(self, snapshot: Snapshot, source: Source) -> Plan:
         """Scan ``snapshot`` and decide the changes; tags are listed once and reused."""
         files = [(p, d) for p, d in snapshot.walk(source.paths) if is_manifest_path(p)]
         scan = scan_files(files)
-        missing = {s.image.canonical_name: s.image for s in scan.sites}
-        missing = {k: v for k, v in missing.items() if k not in self._tags}
-        if missing:
-            self._tags.update(self.registry.list_tags_many(missing.values()))
+        self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self._tags, snapshot.read, skipped=skipped)
+        return build_plan(scan.sites, self.catalog, snapshot.read, skipped=skipped)
 
     def run(self, source: Source, *, dry_run: bool = False) -> Outcome:
         if dry_run:
@@ -111,13 +142,13 @@ def reconcile_all(
     report: Callable[[Outcome], None] | None = None,
 ) -> tuple[list[Outcome], list[tuple[str, AutomatorError]]]:
     """Reconcile every source; one failing source never stops the others."""
-    registry = registry_client(config)
-    tags: dict[str, TagsResult] = {}
+    registry = registry_client(config, state_dir)
+    catalog = RegistryCatalog(registry)
     outcomes: list[Outcome] = []
     failures: list[tuple[str, AutomatorError]] = []
     for source in config.sources:
         try:
-            outcome = Reconciler(config, registry, open_repo(source, state_dir), tags).run(
+            outcome = Reconciler(config, registry, open_repo(source, state_dir), catalog).run(
                 source, dry_run=dry_run
             )
         except AutomatorError as exc:

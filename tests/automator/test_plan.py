@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-from automator.errors import RegistryError
+from collections.abc import Sequence
+
+import policies
+from automator.errors import AutomatorError, RegistryError
 from automator.model import Part, Site
 from automator.plan import build_plan, unified_diff
-from automator.reference import parse_reference
+from automator.reference import ImageRef, parse_reference
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+class Table:
+    """A Catalog from a table: canonical name -> tags (or an error)."""
+
+    def __init__(self, table: dict[str, list[str] | AutomatorError]) -> None:
+        self.table = table
+        self.digests_asked: list[str] = []
+
+    def candidates(
+        self, image: ImageRef, *, created: bool, platform: str | None
+    ) -> Sequence[policies.Candidate] | AutomatorError:
+        found = self.table[image.canonical_name]
+        if isinstance(found, AutomatorError):
+            return found
+        return [policies.Candidate(tag) for tag in found]
+
+    def digest(self, image: ImageRef, tag: str) -> str:
+        self.digests_asked.append(tag)
+        return DIGEST
+
 
 TEXT = 'spec:\n  image: "reg.test/acme/api:1.4.2"  # keep\n'
 
@@ -33,7 +59,7 @@ def read(path: str) -> bytes:
 
 
 def test_change_keeps_quotes_and_comment() -> None:
-    plan = build_plan([site()], {"reg.test/acme/api": ["1.4.2", "1.4.3", "1.5.0"]}, read)
+    plan = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.4.3", "1.5.0"]}), read)
     assert [c.new for c in plan.changes] == ["reg.test/acme/api:1.4.3"]
     assert plan.files["apps/api.yaml"] == b'spec:\n  image: "reg.test/acme/api:1.4.3"  # keep\n'
     assert plan.errors == ()
@@ -43,13 +69,13 @@ def test_change_keeps_quotes_and_comment() -> None:
 
 
 def test_up_to_date_is_not_a_change() -> None:
-    plan = build_plan([site()], {"reg.test/acme/api": ["1.4.2", "1.5.0"]}, read)
+    plan = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.5.0"]}), read)
     assert plan.empty and plan.skipped == ()
 
 
 def test_registry_error_is_an_error_skip() -> None:
     error = RegistryError("reg.test/acme/api: cannot reach reg.test", transient=True)
-    plan = build_plan([site()], {"reg.test/acme/api": error}, read)
+    plan = build_plan([site()], Table({"reg.test/acme/api": error}), read)
     assert plan.empty
     assert [(s.where, s.reason, s.error) for s in plan.skipped] == [
         ("apps/api.yaml:2", "reg.test/acme/api: cannot reach reg.test", True)
@@ -57,12 +83,60 @@ def test_registry_error_is_an_error_skip() -> None:
 
 
 def test_bad_policy_is_an_error_skip() -> None:
-    plan = build_plan([site(policy="semver:")], {"reg.test/acme/api": ["1.4.3"]}, read)
+    plan = build_plan([site(policy="semver:")], Table({"reg.test/acme/api": ["1.4.3"]}), read)
     assert plan.empty
     assert plan.errors and "policy 'semver:'" in plan.errors[0].reason
 
 
 def test_nothing_matching_is_reported_but_not_an_error() -> None:
-    plan = build_plan([site(policy="semver:~2.0")], {"reg.test/acme/api": ["1.4.3"]}, read)
+    plan = build_plan([site(policy="semver:~2.0")], Table({"reg.test/acme/api": ["1.4.3"]}), read)
     assert plan.empty
     assert len(plan.skipped) == 1 and not plan.skipped[0].error
+
+
+def test_pin_digest_writes_tag_and_digest() -> None:
+    table = Table({"reg.test/acme/api": ["1.4.2", "1.4.3"]})
+    plan = build_plan([site(policy="semver:~1.4;pin-digest")], table, read)
+    assert [c.new for c in plan.changes] == [f"reg.test/acme/api:1.4.3@{DIGEST}"]
+    assert table.digests_asked == ["1.4.3"]
+
+
+def test_digest_policy_follows_a_moving_tag() -> None:
+    image = "reg.test/acme/api:stable@sha256:" + "00" * 32
+    table = Table({"reg.test/acme/api": ["stable", "1.0"]})
+    text = f"spec:\n  image: {image}\n"
+    one = Site(
+        file="apps/api.yaml",
+        line=2,
+        start=text.index("reg"),
+        end=len(text) - 1,
+        part=Part.REFERENCE,
+        value=image,
+        image=parse_reference(image),
+        policy="digest:stable",
+        origin="annotation",
+    )
+    plan = build_plan([one], table, lambda _: text.encode())
+    assert [c.new for c in plan.changes] == [f"reg.test/acme/api:stable@{DIGEST}"]
+    assert (
+        plan.files["apps/api.yaml"]
+        == f"spec:\n  image: reg.test/acme/api:stable@{DIGEST}\n".encode()
+    )
+
+
+def test_digest_already_current_is_no_change() -> None:
+    image = f"reg.test/acme/api:stable@{DIGEST}"
+    text = f"image: {image}\n"
+    one = Site(
+        "f.yaml",
+        1,
+        7,
+        7 + len(image),
+        Part.REFERENCE,
+        image,
+        parse_reference(image),
+        "digest:stable",
+        "annotation",
+    )
+    plan = build_plan([one], Table({"reg.test/acme/api": ["stable"]}), lambda _: text.encode())
+    assert plan.empty and plan.skipped == ()
