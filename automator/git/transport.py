@@ -222,7 +222,9 @@ def _host_matches(pattern: str, name: str) -> bool:
             return False
         mac = hmac.new(salt, name.encode(), hashlib.sha1).digest()
         return hmac.compare_digest(mac, digest)
-    return not pattern.startswith("!") and fnmatch.fnmatchcase(name, pattern)
+    # OpenSSH patterns know only * and ?; "[host]:port" brackets are literal
+    literal = pattern.replace("[", "[[]")
+    return not pattern.startswith("!") and fnmatch.fnmatchcase(name, literal)
 
 
 class _ProcessTrust:

@@ -79,6 +79,9 @@ class Sshd:
         user = pwd.getpwnam(USER)
         for path in [self.repos, *self.repos.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
+        for path in {*self.run.parents, *self.repos.parents}:  # pytest's tmp dirs are 0700
+            path.chmod(path.stat().st_mode | 0o001)
+        self.run.chmod(0o755)
         log = self.run / "sshd.log"
         self._proc = spawn([SSHD, "-D", "-e", "-f", str(config)], log)
         wait_listening(self.port, [self._proc], log)
