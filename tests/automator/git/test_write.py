@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,22 @@ def bump(snapshot: Snapshot) -> NewCommit | None:
 
 
 def human_push(remote: Path, tmp_path: Path, path: str, text: str) -> None:
+    """A person commits ``path`` with the git CLI, pulling again when they lose a race."""
     work = tmp_path / "human"
     if not work.exists():
         git("clone", "-q", str(remote), str(work))
-    git("pull", "-q", cwd=work)
-    (work / path).write_text(text)
-    git("add", path, cwd=work)
-    git("commit", "-qm", f"Human edits {path}", cwd=work)
-    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    for _ in range(20):
+        git("fetch", "-q", "origin", cwd=work)
+        git("reset", "-q", "--hard", "origin/main", cwd=work)
+        (work / path).write_text(text)
+        git("add", path, cwd=work)
+        git("commit", "-qm", f"Human edits {path}", cwd=work)
+        try:
+            git("push", "-q", "origin", "HEAD:main", cwd=work)
+            return
+        except RuntimeError:
+            time.sleep(0.05)
+    raise AssertionError("the human lost 20 races in a row")
 
 
 def test_write_changes_one_blob_and_keeps_the_rest(
