@@ -1,0 +1,369 @@
+"""Git without a checkout: a persistent bare clone, commits built from blobs, push.
+
+Git is the lock. A push is a compare-and-swap on the remote branch; when it loses
+(however libgit2 reports that: an exception, or a refusal in
+``push_update_reference``), we fetch, render the change again on the new tip and
+push again, a bounded number of times with jittered backoff. If the new tip already
+holds the change, nothing is committed. A hook's refusal is permanent.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pygit2
+import tenacity
+from pygit2.enums import FileMode
+
+from automator.errors import GitError
+from automator.git.signing import Signer
+from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
+from automator.git.transport import TRUST, Callbacks, GitAuth, effective_auth, parse_url, scrub
+
+logger = logging.getLogger(__name__)
+
+MAX_PUSH_ATTEMPTS = 5
+BACKOFF_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8.0
+SERVER_TIMEOUT_S = 30.0
+PUSH_REF = "refs/automator/push/"
+
+
+class _LostRace(Exception):
+    """The push did not land; fetch and render again."""
+
+
+class GitRepo:
+    """One remote branch, mirrored in a bare clone under ``cache_dir``.
+
+    ``auth`` carries credentials and trust; a password written in ``url`` is moved
+    into it and never stored. ``timeout_s`` bounds every network wait (libgit2
+    keeps it per process: the last GitRepo to connect sets it). ``shallow``
+    fetches only the tip (not over the local transport, which cannot).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        cache_dir: Path,
+        *,
+        auth: GitAuth | None = None,
+        timeout_s: float = SERVER_TIMEOUT_S,
+        shallow: bool = False,
+        max_attempts: int = MAX_PUSH_ATTEMPTS,
+        backoff_s: float = BACKOFF_SECONDS,
+    ) -> None:
+        self.endpoint = parse_url(url)
+        self.url = self.endpoint.url
+        self.branch = branch
+        self.auth = effective_auth(self.endpoint, auth)
+        self.timeout_s = timeout_s
+        self.shallow = shallow and self.endpoint.scheme != "file"
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        key = hashlib.sha256(self.url.encode()).hexdigest()[:16]
+        self.path = Path(cache_dir) / f"repo-{key}.git"
+        self._repo: pygit2.Repository | None = None
+
+    def __repr__(self) -> str:
+        return f"GitRepo({self.display_url!r}, {self.branch!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL without any credentials, for messages."""
+        return self.endpoint.display
+
+    def fetch(self) -> Snapshot:
+        """Fetch the branch and return a snapshot of its tip."""
+        with self._exclusive() as repo:
+            return self._fetch(repo)
+
+    def write(
+        self,
+        render: Callable[[Snapshot], NewCommit | None],
+        *,
+        author: Identity,
+        committer: Identity | None = None,
+        sign: Signer | None = None,
+        push_branch: str | None = None,
+        force: bool = False,
+    ) -> WriteResult:
+        """Commit what ``render`` returns on the branch tip and push it.
+
+        ``render`` is called again on the new tip after every lost race, so the
+        change is re-planned from what the remote holds now. With ``push_branch``
+        the commit is still built on the tip of ``branch`` but pushed to
+        ``push_branch`` (``force=True`` replaces what is there: pull requests).
+        """
+        target = push_branch or self.branch
+        if force and target == self.branch:
+            raise ValueError(f"refusing to force-push the source branch {self.branch!r}")
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_random_exponential(self.backoff_s, BACKOFF_MAX_SECONDS),
+            retry=tenacity.retry_if_exception_type(_LostRace),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        with self._exclusive() as repo:
+            try:
+                for attempt in retrying:
+                    with attempt:
+                        number = attempt.retry_state.attempt_number
+                        snapshot = self._fetch(repo)
+                        change = render(snapshot)
+                        if change is None:
+                            return WriteResult(None, number, target)
+                        return self._commit_and_push(
+                            repo, snapshot, change, number, target, force,
+                            author, committer or author, sign,
+                        )  # fmt: skip
+            except _LostRace as lost:
+                raise GitError(
+                    f"{self.display_url}: push to {target!r} lost {self.max_attempts} times"
+                    f" (last: {lost}); another writer keeps winning, the next cycle retries",
+                    transient=True,
+                ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def remote_branches(self, prefix: str = "") -> dict[str, str]:
+        """Branches on the remote whose names start with ``prefix``, with their tips."""
+        with self._exclusive() as repo:
+            return self._remote_heads(repo, prefix)
+
+    def delete_branch(self, branch: str) -> bool:
+        """Delete ``branch`` on the remote; False when it was not there."""
+        if branch == self.branch:
+            raise ValueError(f"refusing to delete the source branch {self.branch!r}")
+        with self._exclusive() as repo:
+            if branch not in self._remote_heads(repo, branch):
+                return False
+            try:
+                self._push(repo, f":refs/heads/{branch}", branch)
+            except _LostRace as lost:
+                raise GitError(
+                    f"{self.display_url}: deleting branch {branch!r} failed ({lost}); the next"
+                    " cycle retries",
+                    transient=True,
+                ) from None
+            if f"refs/remotes/origin/{branch}" in repo.references:
+                repo.references.delete(f"refs/remotes/origin/{branch}")
+            return True
+
+    # -- the steps ----------------------------------------------------------------
+
+    def _fetch(self, repo: pygit2.Repository) -> Snapshot:
+        ref = f"refs/remotes/origin/{self.branch}"
+        try:
+            repo.remotes["origin"].fetch(
+                [f"+refs/heads/{self.branch}:{ref}"],
+                callbacks=self._callbacks(),
+                depth=1 if self.shallow else 0,
+            )
+        except (pygit2.GitError, OSError) as exc:
+            raise GitError(
+                f"{self.display_url}: fetch failed ({scrub(str(exc), self.auth)}); check the URL,"
+                " the network and the credentials",
+                transient=True,
+            ) from None
+        try:
+            tip = repo.references[ref].target
+        except KeyError:
+            raise GitError(
+                f"{self.display_url}: branch {self.branch!r} not found; check sources[].branch"
+            ) from None
+        return Snapshot(repo, str(tip))
+
+    def _commit_and_push(
+        self,
+        repo: pygit2.Repository,
+        snapshot: Snapshot,
+        change: NewCommit,
+        attempt: int,
+        target: str,
+        force: bool,
+        author: Identity,
+        committer: Identity,
+        sign: Signer | None,
+    ) -> WriteResult:
+        base = repo[snapshot.commit_id].peel(pygit2.Commit)
+        tree = build_tree(repo, base.tree, change.files)
+        if tree == base.tree_id:
+            return WriteResult(None, attempt, target)
+        if target != self.branch:
+            existing = self._remote_heads(repo, target).get(target)
+            if existing and _holds(repo, existing, base.id, tree):
+                return WriteResult(existing, attempt, target, pushed=False)
+        commit = _create_commit(repo, base, tree, change.message, author, committer, sign)
+        repo.references.create(PUSH_REF + target, commit, force=True)
+        self._push(repo, f"{'+' if force else ''}{PUSH_REF}{target}:refs/heads/{target}", target)
+        repo.references.create(f"refs/remotes/origin/{target}", commit, force=True)
+        logger.info("%s: pushed %s to %s", self.display_url, str(commit)[:12], target)
+        return WriteResult(str(commit), attempt, target, pushed=True)
+
+    def _push(self, repo: pygit2.Repository, refspec: str, target: str) -> None:
+        """Push ``refspec``; raise _LostRace when it may win later, GitError when it never will."""
+        callbacks = self._callbacks()
+        try:
+            repo.remotes["origin"].push([refspec], callbacks=callbacks)
+        except pygit2.GitError as exc:
+            raise _LostRace(scrub(str(exc), self.auth)) from None
+        ref = f"refs/heads/{target}"
+        if ref in callbacks.refused:
+            reason = scrub(callbacks.refused[ref], self.auth)
+            if "declined" in reason:
+                said = _hook_output(callbacks.remote_said)
+                raise GitError(
+                    f"{self.display_url}: the server refused the push to {target!r}: {reason}"
+                    f"{': ' + said if said else ''}; a hook or branch protection blocks it,"
+                    " ask the repository owner",
+                    transient=False,
+                )
+            raise _LostRace(reason)
+        if ref not in callbacks.accepted:
+            raise _LostRace("the server did not confirm the update")
+
+    def _remote_heads(self, repo: pygit2.Repository, prefix: str) -> dict[str, str]:
+        try:
+            heads = repo.remotes["origin"].list_heads(callbacks=self._callbacks())
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"{self.display_url}: listing branches failed ({scrub(str(exc), self.auth)});"
+                " check the URL, the network and the credentials",
+                transient=True,
+            ) from None
+        start = "refs/heads/" + prefix
+        return {
+            h.name.removeprefix("refs/heads/"): str(h.oid)
+            for h in heads
+            if h.name and h.name.startswith(start)
+        }
+
+    def _callbacks(self) -> Callbacks:
+        known_hosts = TRUST.prepare(self.auth, self.timeout_s)
+        return Callbacks(self.endpoint, self.auth, known_hosts)
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        lost = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "%s: push lost (%s); retrying on the new tip (attempt %d of %d)",
+            self.display_url,
+            lost,
+            state.attempt_number + 1,
+            self.max_attempts,
+        )
+
+    # -- the clone ----------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[pygit2.Repository]:
+        """The clone, locked against other writers on this host (threads or processes)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.path}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield self._open()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _open(self) -> pygit2.Repository:
+        # We hold the lock, so any *.lock file left here belongs to a killed writer.
+        for stale in [*self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")]:
+            logger.warning("%s: removing %s left by a killed writer", self.display_url, stale)
+            stale.unlink(missing_ok=True)
+        if self._repo is None:
+            if (self.path / "HEAD").exists():
+                self._repo = pygit2.Repository(str(self.path))
+            else:
+                self._repo = pygit2.init_repository(str(self.path), bare=True)
+        repo = self._repo
+        if "origin" not in repo.remotes.names():
+            repo.remotes.create("origin", self.url)
+        elif repo.remotes["origin"].url != self.url:
+            repo.remotes.set_url("origin", self.url)
+        return repo
+
+
+def build_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree | None, files: dict[str, bytes]
+) -> pygit2.Oid:
+    """A tree like ``tree`` with ``files`` written; only the trees on their paths are rebuilt."""
+    here: dict[str, bytes] = {}
+    below: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        head, sep, rest = path.partition("/")
+        if head in ("", ".", "..") or (sep and not rest):
+            raise GitError(f"{path!r} is not a repository-relative file path; report this bug")
+        if sep:
+            below.setdefault(head, {})[rest] = data
+        else:
+            here[head] = data
+    builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
+    for name, data in here.items():
+        mode = _mode(tree, name, FileMode.BLOB)
+        builder.insert(name, repo.create_blob(data), mode)
+    for name, subfiles in below.items():
+        subtree = None
+        if _mode(tree, name, FileMode.TREE) == FileMode.TREE and tree is not None and name in tree:
+            subtree = repo[tree[name].id].peel(pygit2.Tree)
+        builder.insert(name, build_tree(repo, subtree, subfiles), FileMode.TREE)
+    oid: pygit2.Oid = builder.write()
+    return oid
+
+
+def _mode(tree: pygit2.Tree | None, name: str, wanted: FileMode) -> FileMode:
+    """The mode to write ``name`` with; refuses to turn a link, file or directory into another."""
+    if tree is None or name not in tree:
+        return wanted
+    mode = FileMode(tree[name].filemode)
+    blobs = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+    if (wanted in blobs and mode in blobs) or mode == wanted:
+        return mode
+    raise GitError(f"{name!r} is a {mode.name or mode} in the repository; not overwriting it")
+
+
+def _holds(repo: pygit2.Repository, commit_id: str, parent: pygit2.Oid, tree: pygit2.Oid) -> bool:
+    """Whether ``commit_id`` (if we have it) is ``tree`` on top of ``parent``."""
+    try:
+        commit = repo[commit_id].peel(pygit2.Commit)
+    except (KeyError, ValueError):
+        return False
+    return bool(commit.tree_id == tree and commit.parent_ids == [parent])
+
+
+def _create_commit(
+    repo: pygit2.Repository,
+    base: pygit2.Commit,
+    tree: pygit2.Oid,
+    message: str,
+    author: Identity,
+    committer: Identity,
+    sign: Signer | None,
+) -> pygit2.Oid:
+    now = int(time.time())
+    who = pygit2.Signature(author.name, author.email, now, 0)
+    by = pygit2.Signature(committer.name, committer.email, now, 0)
+    if sign is None:
+        oid: pygit2.Oid = repo.create_commit(None, who, by, message, tree, [base.id])
+        return oid
+    content = str(repo.create_commit_string(who, by, message, tree, [base.id]))
+    signed: pygit2.Oid = repo.create_commit_with_signature(content, sign.sign(content.encode()))
+    return signed
+
+
+def _hook_output(lines: list[str]) -> str:
+    """What a refusing hook printed, on one line, without progress chatter."""
+    text = " ".join(
+        line.strip()
+        for chunk in lines
+        for line in chunk.replace("\r", "\n").splitlines()
+        if line.strip() and "%" not in line
+    )
+    return text[:300]

@@ -1,0 +1,84 @@
+"""What flows in and out of a write: identities, a new commit, a snapshot, a result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pygit2
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        """Read ``"Name <email>"``."""
+        name, sep, rest = text.partition("<")
+        if not sep or not rest.endswith(">") or not name.strip():
+            raise ValueError(f"{text!r} is not of the form 'Name <email>'")
+        return cls(name.strip(), rest[:-1].strip())
+
+
+@dataclass(frozen=True, slots=True)
+class NewCommit:
+    """What to commit on top of a tip: whole new file contents and a message."""
+
+    files: dict[str, bytes]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    commit: str | None  # the pushed commit, None when nothing needed committing
+    attempts: int
+    branch: str = ""  # the remote branch written
+    pushed: bool = False  # False when the branch already held this commit's content
+
+
+@dataclass
+class Snapshot:
+    """The tree of one commit, read from the object database."""
+
+    repo: pygit2.Repository
+    commit_id: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def read(self, path: str) -> bytes:
+        tree = self.repo[self.commit_id].peel(pygit2.Tree)
+        entry = tree[path]
+        return bytes(self.repo[entry.id].peel(pygit2.Blob).data)
+
+    def walk(self, paths: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """Regular files under ``paths`` (all when empty); symlinks and submodules skipped."""
+        tree = self.repo[self.commit_id].peel(pygit2.Tree)
+        roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")] or [""]
+        for root in roots:
+            if root:
+                try:
+                    obj = self.repo[tree[root].id]
+                except KeyError:
+                    self.skipped.append((root, "path not found at this commit"))
+                    continue
+            else:
+                obj = tree
+            if isinstance(obj, pygit2.Blob):
+                yield root, bytes(obj.data)
+                continue
+            yield from self._walk_tree(obj.peel(pygit2.Tree), root)
+
+    def _walk_tree(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for entry in tree:
+            name = entry.name or ""
+            path = f"{prefix}/{name}" if prefix else name
+            mode = entry.filemode
+            if mode == pygit2.enums.FileMode.TREE:
+                yield from self._walk_tree(self.repo[entry.id].peel(pygit2.Tree), path)
+            elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
+                yield path, bytes(self.repo[entry.id].peel(pygit2.Blob).data)
+            elif mode == pygit2.enums.FileMode.LINK:
+                self.skipped.append((path, "symbolic link, not followed"))
+            else:
+                self.skipped.append((path, "submodule, not followed"))

@@ -1,0 +1,170 @@
+"""HTTP basic auth, HTTPS with a private CA, SSH keys and known_hosts, timeouts, no leaks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from automator.errors import GitError
+from automator.gitrepo import GitAuth, GitRepo
+from automator.secrets import Secret
+from tests.automator.git.test_write import BOT, bump
+from tests.harness import githttp
+from tests.harness.githttp import GitHttp
+from tests.harness.sshd import Sshd, keygen
+
+TOKEN = Secret(githttp.PASSWORD)
+
+
+def assert_no_secret(repo: GitRepo, *texts: str) -> None:
+    config = (repo.path / "config").read_text()
+    for text in (config, *texts):
+        assert githttp.PASSWORD not in text
+
+
+def test_http_basic_auth_fetch_and_push(git_http: GitHttp, tmp_path: Path) -> None:
+    auth = GitAuth.token(TOKEN, username=githttp.USER)
+    repo = GitRepo(git_http.url("fleet.git"), "main", tmp_path / "cache", auth=auth)
+    assert repo.write(bump, author=BOT).commit is not None
+    assert_no_secret(repo, repr(repo), repr(auth))
+
+
+def test_password_in_url_is_used_but_never_stored_or_shown(
+    git_http: GitHttp, tmp_path: Path
+) -> None:
+    url = git_http.url("fleet.git").replace("://", f"://{githttp.USER}:{githttp.PASSWORD}@")
+    repo = GitRepo(url, "main", tmp_path / "cache")
+    assert repo.write(bump, author=BOT).commit is not None
+    assert_no_secret(repo, repo.url, repo.display_url, repr(repo))
+    assert githttp.USER not in repo.display_url
+
+
+def test_wrong_password_is_permanent_and_not_echoed(git_http: GitHttp, tmp_path: Path) -> None:
+    wrong = "wrong-" + githttp.PASSWORD
+    url = git_http.url("fleet.git").replace("://", f"://{githttp.USER}:{wrong}@")
+    repo = GitRepo(url, "main", tmp_path / "cache")
+    with pytest.raises(GitError, match="authentication failed") as caught:
+        repo.fetch()
+    assert caught.value.transient is False
+    assert wrong not in str(caught.value) and wrong not in (repo.path / "config").read_text()
+
+
+def test_https_trusts_the_configured_ca_only(git_http: GitHttp, tmp_path: Path) -> None:
+    untrusted = GitRepo(
+        git_http.tls_url("fleet.git"), "main", tmp_path / "c1", auth=GitAuth.token(TOKEN)
+    )
+    with pytest.raises(GitError, match="ca_file") as caught:
+        untrusted.fetch()
+    assert caught.value.transient is False
+    auth = GitAuth(username=githttp.USER, password=TOKEN, ca_file=git_http.ca_file)
+    repo = GitRepo(git_http.tls_url("fleet.git"), "main", tmp_path / "c2", auth=auth)
+    assert repo.write(bump, author=BOT).commit is not None
+
+
+def test_ssh_key_file_and_key_from_a_secret(sshd: Sshd, tmp_path: Path) -> None:
+    by_file = GitAuth(ssh_key_file=sshd.client_key, known_hosts_file=sshd.known_hosts)
+    repo = GitRepo(sshd.url("fleet.git"), "main", tmp_path / "c1", auth=by_file)
+    assert repo.write(bump, author=BOT).commit is not None
+    key = Secret(sshd.client_key.read_text())
+    by_secret = GitAuth(ssh_key=key, known_hosts_file=sshd.known_hosts)
+    again = GitRepo(sshd.url("fleet.git"), "main", tmp_path / "c2", auth=by_secret)
+    assert again.fetch().read("clusters/prod/api.yaml").count(b"1.4.3") == 1
+    assert "PRIVATE KEY" not in repr(by_secret)
+
+
+def test_ssh_unknown_host_is_refused_unless_allowed(sshd: Sshd, tmp_path: Path) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    auth = GitAuth(ssh_key_file=sshd.client_key, known_hosts_file=empty)
+    with pytest.raises(GitError, match="not in known_hosts") as caught:
+        GitRepo(sshd.url("fleet.git"), "main", tmp_path / "c1", auth=auth).fetch()
+    assert caught.value.transient is False
+    allowed = GitAuth(
+        ssh_key_file=sshd.client_key, known_hosts_file=empty, accept_unknown_hosts=True
+    )
+    assert GitRepo(sshd.url("fleet.git"), "main", tmp_path / "c2", auth=allowed).fetch()
+
+
+def test_ssh_changed_host_key_is_refused_even_when_unknown_hosts_are_allowed(
+    sshd: Sshd, tmp_path: Path
+) -> None:
+    other = keygen(tmp_path / "impostor")
+    changed = tmp_path / "changed_known_hosts"
+    pub = " ".join(Path(f"{other}.pub").read_text().split()[:2])
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {pub}\n")
+    auth = GitAuth(
+        ssh_key_file=sshd.client_key, known_hosts_file=changed, accept_unknown_hosts=True
+    )
+    with pytest.raises(GitError, match="does not match known_hosts") as caught:
+        GitRepo(sshd.url("fleet.git"), "main", tmp_path / "c1", auth=auth).fetch()
+    assert caught.value.transient is False
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP server that accepts and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_a_silent_server_times_out_as_a_transient_error(
+    silent_server: int, scheme: str, tmp_path: Path
+) -> None:
+    url = f"{scheme}://127.0.0.1:{silent_server}/fleet.git"
+    repo = GitRepo(url, "main", tmp_path / "cache", timeout_s=1.0)
+    started = time.monotonic()
+    with pytest.raises(GitError, match="fetch failed") as caught:
+        repo.fetch()
+    assert caught.value.transient is True
+    assert time.monotonic() - started < 10
+
+
+def test_known_hosts_lines_plain_hashed_and_wildcard(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from automator.git.transport import is_known_host
+
+    salt = b"0123456789abcdefghij"
+    mac = hmac.new(salt, b"[10.0.0.9]:2222", hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(mac).decode()}"
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "# comment\n"
+        "github.com,140.82.112.3 ssh-ed25519 AAAA\n"
+        f"{hashed} ssh-ed25519 AAAA\n"
+        "*.example.test ssh-ed25519 AAAA\n"
+        "[127.0.0.1]:2200 ssh-ed25519 AAAA\n"
+    )
+    assert is_known_host(known, "github.com")
+    assert is_known_host(known, "[10.0.0.9]:2222")
+    assert is_known_host(known, "git.example.test")
+    assert is_known_host(known, "[127.0.0.1]:2200")
+    assert not is_known_host(known, "[127.0.0.1]:2201")
+    assert not is_known_host(known, "gitlab.com")
+    assert not is_known_host(tmp_path / "missing", "github.com")

@@ -1,0 +1,40 @@
+"""One automator process for the race and crash tests: bump api to 1.4.3, print the result.
+
+Usage: writer.py URL CACHE_DIR [START_AT]   (START_AT: a time.time() to wait for)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
+
+PATH = "clusters/prod/api.yaml"
+
+
+def render(snapshot: Snapshot) -> NewCommit | None:
+    text = snapshot.read(PATH)
+    if b"api:1.4.3" in text:
+        return None
+    return NewCommit(
+        {PATH: text.replace(b"api:1.4.2", b"api:1.4.3")}, "Update ghcr.io/acme/api to 1.4.3\n"
+    )
+
+
+def main(argv: list[str]) -> int:
+    url, cache = argv[0], Path(argv[1])
+    if len(argv) > 2:
+        time.sleep(max(0.0, float(argv[2]) - time.time()))
+    repo = GitRepo(url, "main", cache, backoff_s=0.2, max_attempts=8)
+    result = repo.write(render, author=Identity.parse("automator <bot@example.test>"))
+    print(json.dumps({"commit": result.commit, "attempts": result.attempts}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
