@@ -27,12 +27,16 @@ class _Model(BaseModel):
 class SourceAuth(_Model):
     """Credentials for a Git remote, by reference: env variables or files."""
 
-    token_env: str | None = None
+    token_env: str | None = None  # HTTPS token (GitHub, GitLab, Gitea)
     token_file: str | None = None
-    username: str | None = None
+    username: str | None = None  # with a token: x-access-token (GitHub), oauth2 (GitLab)
     password_env: str | None = None
+    password_file: str | None = None
     ssh_key_file: str | None = None
+    ssh_passphrase_env: str | None = None
     known_hosts_file: str | None = None
+    accept_unknown_hosts: bool = False  # let in an SSH host missing from known_hosts
+    ca_file: str | None = None  # extra CA certificates (PEM) for HTTPS
 
 
 class Source(_Model):
@@ -53,10 +57,40 @@ class Source(_Model):
         return paths
 
 
+class Signing(_Model):
+    """Sign commits with an SSH key (SSHSIG, as ssh-keygen does) or a GPG key."""
+
+    ssh_key_file: str | None = None
+    ssh_passphrase_env: str | None = None
+    gpg_key: str | None = None  # key id or fingerprint in the gpg keyring
+    gpg_home: str | None = None
+
+
 class Commit(_Model):
     author: str = "automator <automator@localhost>"
-    message_template: str | None = None
-    skip_ci: bool = False
+    committer: str | None = None  # default: the author
+    message_template: str | None = None  # $subject, $changes, $count, $images, $files
+    skip_ci: bool = False  # append [skip ci]
+    sign: Signing | None = None
+
+    @field_validator("author", "committer")
+    @classmethod
+    def _identity(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^<>]+<[^<>]+>", value.strip()):
+            raise ValueError(f"{value!r} is not of the form 'Name <email>'")
+        return value
+
+    @field_validator("message_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None:
+            from automator.git import check_template
+
+            try:
+                check_template(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Write(_Model):

@@ -14,8 +14,18 @@ from pathlib import Path
 
 from automator.catalog import RegistryCatalog
 from automator.config import Config, Source
-from automator.errors import AutomatorError
-from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
+from automator.errors import AutomatorError, ConfigError
+from automator.git import (
+    GitAuth,
+    GitRepo,
+    GpgSigner,
+    Identity,
+    NewCommit,
+    Signer,
+    Snapshot,
+    SshSigner,
+    render_message,
+)
 from automator.manifests import is_manifest_path, scan_files
 from automator.model import Plan, Skip
 from automator.plan import build_plan
@@ -73,8 +83,53 @@ def registry_client(config: Config, state_dir: Path | None = None) -> RegistryCl
     return RegistryClient(registry_settings(config), cache=cache)
 
 
-def open_repo(source: Source, state_dir: Path) -> GitRepo:
-    return GitRepo(source.url, source.branch, state_dir / "git")
+def git_auth(source: Source, index: int = 0) -> GitAuth | None:
+    """Credentials for ``source``'s remote, secrets read from env or files."""
+    auth = source.auth
+    if auth is None:
+        return None
+    what = f"sources[{index}] ({source.name}) auth"
+    password = None
+    if auth.token_env or auth.token_file:
+        password = secret_from(env=auth.token_env, file=auth.token_file, what=f"{what} token")
+    elif auth.password_env or auth.password_file:
+        password = secret_from(
+            env=auth.password_env, file=auth.password_file, what=f"{what} password"
+        )
+    username = auth.username
+    if password is not None and username is None:
+        username = "x-access-token"
+    passphrase = None
+    if auth.ssh_passphrase_env:
+        passphrase = secret_from(env=auth.ssh_passphrase_env, what=f"{what} ssh passphrase")
+    return GitAuth(
+        username=username,
+        password=password,
+        ssh_key_file=Path(auth.ssh_key_file) if auth.ssh_key_file else None,
+        ssh_passphrase=passphrase,
+        known_hosts_file=Path(auth.known_hosts_file) if auth.known_hosts_file else None,
+        accept_unknown_hosts=auth.accept_unknown_hosts,
+        ca_file=Path(auth.ca_file) if auth.ca_file else None,
+    )
+
+
+def open_repo(source: Source, state_dir: Path, index: int = 0) -> GitRepo:
+    return GitRepo(source.url, source.branch, state_dir / "git", auth=git_auth(source, index))
+
+
+def signer(config: Config) -> Signer | None:
+    """The commit signer the config asks for, if any."""
+    sign = config.write.commit.sign
+    if sign is None:
+        return None
+    if sign.ssh_key_file:
+        passphrase = None
+        if sign.ssh_passphrase_env:
+            passphrase = secret_from(env=sign.ssh_passphrase_env, what="write.commit.sign")
+        return SshSigner.from_file(Path(sign.ssh_key_file), passphrase)
+    if sign.gpg_key:
+        return GpgSigner(sign.gpg_key, Path(sign.gpg_home) if sign.gpg_home else None)
+    raise ConfigError("write.commit.sign: name ssh_key_file or gpg_key")
 
 
 class Reconciler:
@@ -116,22 +171,18 @@ class Reconciler:
             last[:] = [plan]
             if plan.empty:
                 return None
-            return NewCommit(plan.files, commit_message(plan))
+            commit = self.config.write.commit
+            message = render_message(plan.changes, commit.message_template, commit.skip_ci)
+            return NewCommit(plan.files, message)
 
-        author = Identity.parse(self.config.write.commit.author)
-        result = self.repo.write(render, author=author)
+        commit = self.config.write.commit
+        result = self.repo.write(
+            render,
+            author=Identity.parse(commit.author),
+            committer=Identity.parse(commit.committer) if commit.committer else None,
+            sign=signer(self.config),
+        )
         return Outcome(source.name, last[0], commit=result.commit, images=self.images)
-
-
-def commit_message(plan: Plan) -> str:
-    """A subject that reads well in ``git log``, and one line per change."""
-    images = sorted({(c.image.name, c.image.tag or c.image.digest or "") for c in plan.changes})
-    if len(images) == 1:
-        subject = f"Update {images[0][0]} to {images[0][1]}"
-    else:
-        subject = f"Update {len(images)} images"
-    body = "\n".join(f"- {c.describe()}" for c in plan.changes)
-    return f"{subject}\n\n{body}\n"
 
 
 def reconcile_all(
@@ -146,11 +197,10 @@ def reconcile_all(
     catalog = RegistryCatalog(registry)
     outcomes: list[Outcome] = []
     failures: list[tuple[str, AutomatorError]] = []
-    for source in config.sources:
+    for index, source in enumerate(config.sources):
         try:
-            outcome = Reconciler(config, registry, open_repo(source, state_dir), catalog).run(
-                source, dry_run=dry_run
-            )
+            repo = open_repo(source, state_dir, index)
+            outcome = Reconciler(config, registry, repo, catalog).run(source, dry_run=dry_run)
         except AutomatorError as exc:
             failures.append((source.name, exc))
             continue
