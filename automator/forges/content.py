@@ -27,7 +27,7 @@ MARKER_RE = re.compile(r"<!-- automator:group=(\S+) -->")
 
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~/%+=@-]*)?")
 _REVISION = re.compile(r"[0-9a-f]{7,64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 FOOTER = (
     "This pull request is kept up to date by automator: a newer tag updates it in place,"

@@ -75,7 +75,7 @@ def branch_name(group_key: str) -> str:
         if part:
             parts.append(part)
     key = "/".join(parts)
-    if key == wanted and len(key) <= KEY_MAX:
+    if key and key == wanted and len(key) <= KEY_MAX:
         return BRANCH_PREFIX + key
     digest = hashlib.sha256(group_key.encode()).hexdigest()[:8]
     key = key[: KEY_MAX - 9].rstrip("./-")
