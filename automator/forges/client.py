@@ -138,7 +138,7 @@ class ApiClient:
             data = resp.text
         parts: list[str] = []
         _collect(data, parts)
-        text = " ".join(" ".join(parts).split()) or resp.reason or "no message"
+        text = " ".join(": ".join(p for p in parts if p.strip()).split()) or resp.reason or "-"
         secret = self._token.reveal()
         if secret:
             text = text.replace(secret, "***")
