@@ -52,9 +52,17 @@ def _log_outcome(outcome: Outcome) -> None:
     for skip in outcome.plan.skipped:
         log = logger.error if skip.error else logger.warning
         log("%s: skipped %s: %s", outcome.source, skip.where, skip.reason)
+    for result in outcome.pull_requests:
+        logger.info(
+            "%s: %s: pull request %s%s",
+            outcome.source,
+            result.branch,
+            result.outcome,
+            f" {result.url}" if result.url else "",
+        )
     if outcome.commit:
         logger.info("%s: pushed commit %s", outcome.source, outcome.commit)
-    elif outcome.plan.empty:
+    elif outcome.plan.empty and not outcome.pull_requests:
         logger.info("%s: up to date (%d sites)", outcome.source, outcome.plan.sites)
 
 

@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -93,10 +100,30 @@ class Commit(_Model):
         return value
 
 
+class Forge(_Model):
+    """Where pull requests are opened (write.mode: pull-request)."""
+
+    kind: Literal["github", "gitlab", "gitea", "forgejo"]
+    repository: str  # OWNER/NAME; on GitLab also a numeric project id or group/project
+    api_url: str | None = None  # default: the public service of ``kind``
+    token_env: str | None = None
+    token_file: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    auto_merge: bool = False
+    max_wait: float = Field(default=60.0, ge=0)  # seconds a rate limit may be waited out
+
+
 class Write(_Model):
     mode: Literal["push", "pull-request", "dry-run"] = "push"
     group: Literal["all", "image", "workload", "directory"] = "all"
     commit: Commit = Field(default_factory=Commit)
+    forge: Forge | None = None
+
+    @model_validator(mode="after")
+    def _forge_for_pull_requests(self) -> Write:
+        if self.mode == "pull-request" and self.forge is None:
+            raise ValueError("mode pull-request needs write.forge (kind, repository, token_env)")
+        return self
 
 
 class Registry(_Model):

@@ -15,6 +15,7 @@ from pathlib import Path
 from automator.catalog import RegistryCatalog
 from automator.config import Config, Source
 from automator.errors import AutomatorError, ConfigError
+from automator.forges import Forge
 from automator.git import (
     GitAuth,
     GitRepo,
@@ -29,6 +30,7 @@ from automator.git import (
 from automator.manifests import is_manifest_path, scan_files
 from automator.model import Plan, Skip
 from automator.plan import build_plan
+from automator.pullrequests import GroupResult, forge_from_config, write_pull_requests
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
 from automator.secrets import secret_from
 
@@ -44,6 +46,7 @@ class Outcome:
     commit: str | None = None
     snapshot: Snapshot | None = None
     images: frozenset[str] = frozenset()  # canonical names of every image the scan found
+    pull_requests: tuple[GroupResult, ...] = ()
 
 
 def registry_settings(config: Config) -> list[RegistrySettings]:
@@ -148,6 +151,8 @@ class Reconciler:
         # shared by the sources of one cycle, so each repository is listed once
         self.catalog = catalog if catalog is not None else RegistryCatalog(registry)
         self.images: frozenset[str] = frozenset()
+        self.signer = signer(config)
+        self.forge: Forge | None = None
 
     def plan(self, snapshot: Snapshot, source: Source) -> Plan:
         """Scan ``snapshot`` and decide the changes; tags are listed once and reused."""
@@ -164,6 +169,8 @@ class Reconciler:
             snapshot = self.repo.fetch()
             plan = self.plan(snapshot, source)
             return Outcome(source.name, plan, snapshot=snapshot, images=self.images)
+        if self.config.write.mode == "pull-request":
+            return self._pull_requests(source)
         last: list[Plan] = []
 
         def render(snapshot: Snapshot) -> NewCommit | None:
@@ -180,9 +187,17 @@ class Reconciler:
             render,
             author=Identity.parse(commit.author),
             committer=Identity.parse(commit.committer) if commit.committer else None,
-            sign=signer(self.config),
+            sign=self.signer,
         )
         return Outcome(source.name, last[0], commit=result.commit, images=self.images)
+
+    def _pull_requests(self, source: Source) -> Outcome:
+        if self.forge is None:
+            self.forge = forge_from_config(self.config)
+        snapshot = self.repo.fetch()
+        plan = self.plan(snapshot, source)
+        results = write_pull_requests(self, source, self.forge, plan)
+        return Outcome(source.name, plan, images=self.images, pull_requests=tuple(results))
 
 
 def reconcile_all(

@@ -51,17 +51,26 @@ def build_plan(
             changes.append(outcome)
         elif outcome is not None:
             skips.append(outcome)
+    files, kept, refused = apply_changes(changes, read)
+    return Plan(changes=tuple(kept), skipped=(*skips, *refused), sites=len(sites), files=files)
+
+
+def apply_changes(
+    changes: Sequence[Change], read: Callable[[str], bytes]
+) -> tuple[dict[str, bytes], list[Change], list[Skip]]:
+    """Edit every file ``changes`` touch: (new contents, changes made, files refused)."""
     files: dict[str, bytes] = {}
     kept: list[Change] = []
+    refused: list[Skip] = []
     for path in sorted({c.site.file for c in changes}):
         mine = [c for c in changes if c.site.file == path]
         try:
             files[path] = edit_file(path, read(path), mine)
         except EditError as exc:
-            skips.append(Skip(path, str(exc), True))
+            refused.append(Skip(path, str(exc), True))
             continue
         kept.extend(mine)
-    return Plan(changes=tuple(kept), skipped=tuple(skips), sites=len(sites), files=files)
+    return files, kept, refused
 
 
 def decide(site: Site, catalog: Catalog) -> Change | Skip | None:

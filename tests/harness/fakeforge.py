@@ -47,14 +47,15 @@ class FakeForge:
         *,
         token: str,
         repository: str = "acme/fleet",
-        branches: Iterable[str] = ("main",),
+        branches: Iterable[str] | Callable[[], Iterable[str]] = ("main",),
         check: Callable[[Exchange], list[str]] | None = None,
         examples: dict[str, Any] | None = None,
     ) -> None:
         self.kind = kind
         self.token = token
         self.repository = repository
-        self.branches = set(branches)
+        # a callable reads the branches of a real remote at each request
+        self._branches = branches if callable(branches) else set(branches)
         self.check = check
         self.examples = examples or {}
         self.prs: list[FakePR] = []
@@ -69,6 +70,15 @@ class FakeForge:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
+
+    @property
+    def branches(self) -> set[str]:
+        found = self._branches
+        return set(found()) if callable(found) else found
+
+    @branches.setter
+    def branches(self, value: Iterable[str]) -> None:
+        self._branches = set(value)
 
     @property
     def url(self) -> str:
