@@ -8,9 +8,12 @@ reused when a lost push race makes us plan again on a new tip.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from automator.config import Config, Source
 from automator.errors import AutomatorError
@@ -34,9 +37,16 @@ class Outcome:
     images: frozenset[str] = frozenset()  # canonical names of every image the scan found
 
 
-def registry_client(config: Config) -> RegistryClient:
+class Cancelled(AutomatorError):
+    """A stop was asked for before the write began; nothing was written."""
+
+    transient = True
+
+
+def registry_client(config: Config, *, session: requests.Session | None = None) -> RegistryClient:
     return RegistryClient(
-        [RegistrySettings(host=r.host, insecure=r.insecure) for r in config.registries]
+        [RegistrySettings(host=r.host, insecure=r.insecure) for r in config.registries],
+        session=session,
     )
 
 
@@ -73,7 +83,10 @@ class Reconciler:
         skipped += scan.skipped
         return build_plan(scan.sites, self._tags, snapshot.read, skipped=skipped)
 
-    def run(self, source: Source, *, dry_run: bool = False) -> Outcome:
+    def run(
+        self, source: Source, *, dry_run: bool = False, cancel: threading.Event | None = None
+    ) -> Outcome:
+        """Reconcile ``source``; once ``cancel`` is set no write starts (raises Cancelled)."""
         if dry_run:
             snapshot = self.repo.fetch()
             plan = self.plan(snapshot, source)
@@ -83,6 +96,8 @@ class Reconciler:
         def render(snapshot: Snapshot) -> NewCommit | None:
             plan = self.plan(snapshot, source)
             last[:] = [plan]
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{source.name}: stopping; the write was not started")
             if plan.empty:
                 return None
             return NewCommit(plan.files, commit_message(plan))
