@@ -124,9 +124,10 @@ def reconcile_all(
     *,
     dry_run: bool = False,
     report: Callable[[Outcome], None] | None = None,
+    registry: RegistryClient | None = None,
 ) -> tuple[list[Outcome], list[tuple[str, AutomatorError]]]:
     """Reconcile every source; one failing source never stops the others."""
-    registry = registry_client(config)
+    registry = registry_client(config) if registry is None else registry
     tags: dict[str, TagsResult] = {}
     outcomes: list[Outcome] = []
     failures: list[tuple[str, AutomatorError]] = []
