@@ -88,8 +88,8 @@ class Webhooks(_Model):
     secret_env: str | None = None  # the shared secret or HMAC key, from the environment
     secret_file: str | None = None  # ... or from a file (a mounted Kubernetes Secret)
     max_body_bytes: int = Field(default=1_048_576, gt=0, le=16_777_216)
-    requests_per_second: float = Field(default=2.0, gt=0)  # per sender, refilled continuously
-    burst: int = Field(default=20, ge=1)  # per sender
+    requests_per_second: float = Field(default=10.0, gt=0)  # per sender, refilled continuously
+    burst: int = Field(default=100, ge=1)  # per sender
 
     @model_validator(mode="after")
     def _one_secret(self) -> Webhooks:

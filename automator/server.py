@@ -60,6 +60,10 @@ class Server(ThreadingHTTPServer):
             RateLimiter(webhooks.requests_per_second, webhooks.burst) if webhooks else None
         )
 
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A sender that hangs up is not worth a traceback."""
+        logger.debug("connection from %s ended with an error", client_address[0], exc_info=True)
+
     def start(self) -> threading.Thread:
         """Serve in a background thread; stop with ``shutdown()`` then ``server_close()``."""
         thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
@@ -109,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(HTTPStatus.NOT_FOUND, f"POST /webhook/<{'|'.join(PARSERS)}>\n")
             return
+        # one delivery per connection: a sender never reuses one we are closing
+        self.close_connection = True
         status, text = self._webhook(kind, dict(parse_qsl(url.query)))
         metrics.WEBHOOKS.labels(kind=kind, result=str(int(status))).inc()
         self._send(status, text, "application/json" if status == 202 else "text/plain")
@@ -119,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return HTTPStatus.NOT_FOUND, "webhooks are not configured (webhooks: in the config)\n"
         if not limiter.allow(self.client_address[0]):
-            self.close_connection = True
+            logger.warning("%s webhook from %s: rate limited", kind, self.client_address[0])
             return HTTPStatus.TOO_MANY_REQUESTS, "too many webhooks from this address\n"
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit() or "Transfer-Encoding" in self.headers:
