@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 
 import policies
 from automator.errors import AutomatorError, RegistryError
@@ -20,39 +21,78 @@ from automator.registry import RegistryClient
 logger = logging.getLogger(__name__)
 
 MAX_BUILD_TIMES = 500
+ERROR_TTL = 5.0  # seconds a failed listing is reused before the registry is asked again
 
 
 class RegistryCatalog:
-    """Implements ``automator.plan.Catalog`` over a RegistryClient."""
+    """Implements ``automator.plan.Catalog`` over a RegistryClient; thread-safe.
 
-    def __init__(self, client: RegistryClient, *, max_build_times: int = MAX_BUILD_TIMES) -> None:
+    Without ``max_age`` a listing is kept for the catalog's life (one cycle). With it,
+    listings older than ``max_age`` seconds are listed again (failed listings after a
+    few seconds). ``forget`` drops listings a webhook says
+    are stale, including one still under way when it is called.
+    """
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        *,
+        max_build_times: int = MAX_BUILD_TIMES,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.max_build_times = max_build_times
-        self._tags: dict[str, list[str] | RegistryError] = {}
+        self.max_age = max_age
+        self._clock = clock
+        self._tags: dict[str, tuple[list[str] | RegistryError, float]] = {}
+        self._forgotten: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def _fresh(self, name: str, now: float) -> bool:
+        entry = self._tags.get(name)
+        if entry is None:
+            return False
+        listed, when = entry
+        if self.max_age is None:
+            return True
+        ttl = min(self.max_age, ERROR_TTL) if isinstance(listed, RegistryError) else self.max_age
+        return now - when < ttl
+
     def prefetch(self, images: Iterable[ImageRef]) -> None:
-        """List every repository not listed yet this cycle, concurrently."""
+        """List every repository without a fresh listing, concurrently."""
+        started = self._clock()
         with self._lock:
-            missing = {i.canonical_name: i for i in images if i.canonical_name not in self._tags}
-        if missing:
-            listed = self.client.list_tags_many(missing.values())
-            with self._lock:
-                self._tags.update(listed)
+            missing = {
+                i.canonical_name: i for i in images if not self._fresh(i.canonical_name, started)
+            }
+        if not missing:
+            return
+        listed = self.client.list_tags_many(missing.values())
+        with self._lock:
+            for name, tags in listed.items():
+                if self._forgotten.get(name, -1.0) < started:
+                    self._tags[name] = (tags, started)
+                elif name not in self._tags:  # forgotten meanwhile: use it once, keep nothing
+                    self._tags[name] = (tags, -1.0 if self.max_age else started)
 
     def forget(self, names: Iterable[str] | None = None) -> None:
-        """Drop listings (all when ``names`` is None), e.g. at the start of a cycle."""
+        """Drop listings (all when ``names`` is None) so the next use lists again."""
+        now = self._clock()
         with self._lock:
-            if names is None:
-                self._tags.clear()
-            else:
-                for name in names:
-                    self._tags.pop(name, None)
+            for name in list(self._tags) if names is None else names:
+                self._tags.pop(name, None)
+                self._forgotten[name] = now
 
     def tags(self, image: ImageRef) -> list[str] | RegistryError:
-        self.prefetch([image])
+        name = image.canonical_name
         with self._lock:
-            return self._tags[image.canonical_name]
+            entry = self._tags.get(name)
+        if entry is None:
+            self.prefetch([image])
+            with self._lock:
+                entry = self._tags[name]
+        return entry[0]
 
     def candidates(
         self, image: ImageRef, *, created: bool, platform: str | None

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
 from automator import __version__
-from automator.config import Config, load_config
-from automator.engine import Outcome, open_repo, reconcile_all
+from automator.config import Config, json_schema, load_config, with_overrides
+from automator.engine import Outcome, open_repo, reconcile_all, registry_client
 from automator.errors import AutomatorError
+from automator.logs import setup_logging
 from automator.manifests import check_report, is_manifest_path, scan_files
 from automator.plan import unified_diff
+from automator.registry import RegistryClient
 
 logger = logging.getLogger("automator")
 
@@ -34,16 +40,27 @@ STATE_OPTION = click.option(
 )
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s" if sys.stderr.isatty() else "%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+LOG_FORMATS = click.Choice(["auto", "json", "text"])
 
 
-def _state_dir(config: Config, override: Path | None) -> Path:
-    return override if override is not None else Path(config.state_dir)
+def _load(config_path: Path, **cli: Any) -> Config:
+    """automator.yaml, then AUTOMATOR_* variables, then command-line options, in that order."""
+    cli = {k: (str(v) if v is not None else None) for k, v in cli.items()}
+    config = with_overrides(load_config(config_path), cli=cli)
+    ctx = click.get_current_context()
+    if not (ctx.obj or {}).get("log_format_chosen") and config.log_format != "auto":
+        setup_logging(config.log_format, verbose=(ctx.obj or {}).get("verbose", False))
+    return config
+
+
+def _registry(config: Config) -> RegistryClient:
+    """The registry client; it shows a progress bar when stderr is a terminal."""
+    client = registry_client(config, Path(config.state_dir))
+    if not sys.stderr.isatty():
+        return client
+    from automator.terminal import ProgressRegistry
+
+    return cast(RegistryClient, ProgressRegistry(client))
 
 
 def _log_outcome(outcome: Outcome) -> None:
@@ -68,53 +85,152 @@ def _log_outcome(outcome: Outcome) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.option(
+    "--log-format",
+    type=LOG_FORMATS,
+    default=None,
+    help="Log as text or JSON lines [default: text on a terminal, else JSON;"
+    " env AUTOMATOR_LOG_FORMAT; config log_format].",
+)
 @click.version_option(__version__, prog_name="automator")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, log_format: str | None) -> None:
     """Keep the image tags in a GitOps repo up to date.
+
+    Settings come from automator.yaml; AUTOMATOR_INTERVAL, AUTOMATOR_LISTEN,
+    AUTOMATOR_STATE_DIR and AUTOMATOR_LOG_FORMAT override it, and command-line
+    options override both.
 
     \b
     Examples:
       automator plan --config automator.yaml      # show the diff, push nothing
       automator run --once --config automator.yaml
+      automator run --config automator.yaml       # the daemon: schedules, webhooks, /metrics
+      automator config validate --config automator.yaml
     """
-    _setup_logging(verbose)
+    chosen = log_format or os.environ.get("AUTOMATOR_LOG_FORMAT") or None
+    ctx.obj = {"verbose": verbose, "log_format_chosen": chosen is not None}
+    if chosen not in (None, "auto", "json", "text"):
+        raise click.BadParameter(f"AUTOMATOR_LOG_FORMAT={chosen!r}: use auto, json or text")
+    setup_logging(cast(Any, chosen or "auto"), verbose=verbose)
 
 
 @cli.command()
 @CONFIG_OPTION
 @STATE_OPTION
 @click.option("--once", is_flag=True, help="Reconcile every source once, then exit.")
-def run(config_path: Path, state_dir: Path | None, once: bool) -> None:
-    """Reconcile every source: update image tags and push the commit."""
-    config = load_config(config_path)
-    state = _state_dir(config, state_dir)
-    while True:
-        dry_run = config.write.mode == "dry-run"
-        outcomes, failures = reconcile_all(config, state, dry_run=dry_run, report=_log_outcome)
-        for name, exc in failures:
-            logger.error("%s: %s", name, exc)
-        if once:
-            if failures or any(o.plan.errors for o in outcomes):
-                raise SystemExit(1)
-            return
-        time.sleep(config.interval_seconds)
+@click.option("--listen", default=None, help="Address for webhooks and probes, e.g. :8080.")
+@click.option("--interval", default=None, help="Time between scans of a source, e.g. 5m.")
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=25.0,
+    show_default=True,
+    help="Seconds to wait for reconciles in progress after SIGTERM.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Sources reconciled at the same time.",
+)
+def run(
+    config_path: Path,
+    state_dir: Path | None,
+    once: bool,
+    listen: str | None,
+    interval: str | None,
+    shutdown_timeout: float,
+    workers: int,
+) -> None:
+    """Reconcile every source: update image tags and push the commit.
+
+    Without --once this is the daemon: each source is scanned every interval
+    (with jitter), at once when a registry webhook names one of its images, and
+    /healthz, /readyz, /metrics and POST /webhook/<kind> are served on --listen.
+    SIGTERM stops it cleanly: no new write starts, a write in progress finishes.
+
+    \b
+    Examples:
+      automator run --once --config automator.yaml
+      automator run --config automator.yaml --listen :8080 --interval 5m
+      AUTOMATOR_INTERVAL=1m automator run --config automator.yaml
+    """
+    config = _load(config_path, listen=listen, interval=interval, state_dir=state_dir)
+    state = Path(config.state_dir)
+    if not once:
+        _run_daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
+        return
+    dry_run = config.write.mode == "dry-run"
+    outcomes, failures = reconcile_all(
+        config, state, dry_run=dry_run, report=_log_outcome, registry=_registry(config)
+    )
+    for name, exc in failures:
+        logger.error("%s: %s", name, exc)
+    if failures or any(o.plan.errors for o in outcomes):
+        raise SystemExit(1)
+
+
+def _run_daemon(config: Config, state: Path, *, shutdown_timeout: float, workers: int) -> None:
+    from automator.daemon import Daemon
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    daemon = Daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
+    daemon.run(stop, threading.Event())
 
 
 @cli.command()
 @CONFIG_OPTION
 @STATE_OPTION
-def plan(config_path: Path, state_dir: Path | None) -> None:
-    """Print the diff that `run` would commit; push nothing."""
-    config = load_config(config_path)
-    outcomes, failures = reconcile_all(config, _state_dir(config, state_dir), dry_run=True)
-    for outcome in outcomes:
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table of changes on stderr and the diff on stdout; json: one document.",
+)
+def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
+    """Print the diff that `run` would commit; push nothing.
+
+    The diff on stdout applies with `git apply`; the table of changes and the
+    skipped files go to stderr. On a terminal the diff is coloured.
+
+    \b
+    Examples:
+      automator plan --config automator.yaml
+      automator plan --config automator.yaml > update.patch
+      automator plan --config automator.yaml --output json | jq '.sources[].changes'
+    """
+    from automator.terminal import change_table, coloured_diff, outcome_json
+
+    config = _load(config_path, state_dir=state_dir)
+    outcomes, failures = reconcile_all(
+        config, Path(config.state_dir), dry_run=True, registry=_registry(config)
+    )
+    if output == "json":
+        document = {
+            "sources": [outcome_json(o) for o in outcomes],
+            "failures": [{"source": name, "error": str(exc)} for name, exc in failures],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(change_table(outcomes), err=True, nl=False)
+    for outcome in outcomes if output == "text" else ():
         for skip in outcome.plan.skipped:
             click.echo(f"# {outcome.source}: skipped {skip.where}: {skip.reason}", err=True)
         if outcome.plan.empty:
             click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
             continue
         assert outcome.snapshot is not None
-        click.echo(unified_diff(outcome.plan, outcome.snapshot.read), nl=False)
+        click.echo(coloured_diff(unified_diff(outcome.plan, outcome.snapshot.read)), nl=False)
     for name, exc in failures:
         logger.error("%s: %s", name, exc)
     if failures or any(o.plan.errors for o in outcomes):
@@ -126,13 +242,43 @@ def plan(config_path: Path, state_dir: Path | None) -> None:
 @STATE_OPTION
 def check(config_path: Path, state_dir: Path | None) -> None:
     """List every image Site found, and every annotation or marker left unresolved."""
-    config = load_config(config_path)
-    state = _state_dir(config, state_dir)
+    config = _load(config_path, state_dir=state_dir)
+    state = Path(config.state_dir)
     for source in config.sources:
         snapshot = open_repo(source, state).fetch()
         files = [(p, d) for p, d in snapshot.walk(source.paths) if is_manifest_path(p)]
         for line in check_report(scan_files(files)):
             click.echo(f"{source.name}: {line}")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect automator.yaml: its JSON Schema, or whether a file is valid.
+
+    \b
+    Examples:
+      automator config schema > automator.schema.json
+      automator config validate --config automator.yaml
+    """
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of automator.yaml (for editors and CI)."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@config_group.command("validate")
+@CONFIG_OPTION
+def config_validate(config_path: Path) -> None:
+    """Check automator.yaml and the AUTOMATOR_* overrides; exit 1 with the key path if wrong.
+
+    \b
+    Example:
+      automator config validate --config automator.yaml
+    """
+    config = _load(config_path)
+    click.echo(f"{config_path}: valid ({len(config.sources)} sources)")
 
 
 @cli.command()

@@ -7,7 +7,9 @@ Secrets are never in this file: it names environment variables or files.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,6 +144,48 @@ class Registry(_Model):
     max_concurrency: int = Field(default=4, ge=1)
 
 
+class Webhooks(_Model):
+    """Push webhooks from registries: who may send them and how much."""
+
+    secret_env: str | None = None  # the shared secret or HMAC key, from the environment
+    secret_file: str | None = None  # ... or from a file (a mounted Kubernetes Secret)
+    max_body_bytes: int = Field(default=1_048_576, gt=0, le=16_777_216)
+    requests_per_second: float = Field(default=10.0, gt=0)  # per sender, refilled continuously
+    burst: int = Field(default=100, ge=1)  # per sender
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Webhooks:
+        if (self.secret_env is None) == (self.secret_file is None):
+            raise ValueError("set exactly one of secret_env or secret_file")
+        return self
+
+
+Event = Literal["commit", "pull-request", "failure"]
+EVENTS: tuple[Event, ...] = ("commit", "pull-request", "failure")
+
+
+class NotifyTarget(_Model):
+    """One notification endpoint; its URL is a secret, so it comes from env or a file."""
+
+    url_env: str | None = None
+    url_file: str | None = None
+    events: list[Event] = Field(default_factory=lambda: list(EVENTS))
+
+    @model_validator(mode="after")
+    def _one_url(self) -> NotifyTarget:
+        if (self.url_env is None) == (self.url_file is None):
+            raise ValueError("set exactly one of url_env or url_file")
+        return self
+
+
+class Notifications(_Model):
+    """Where to say that a commit, a pull request or a failure happened."""
+
+    slack: NotifyTarget | None = None  # a Slack incoming webhook
+    webhook: NotifyTarget | None = None  # any endpoint that takes a JSON POST
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+
 class Config(_Model):
     """The whole of ``automator.yaml``."""
 
@@ -151,6 +195,10 @@ class Config(_Model):
     interval: str = "5m"
     listen: str = ":8080"
     state_dir: str = "/var/lib/automator"
+    jitter: float = Field(default=0.1, ge=0, le=0.5)  # each wait is interval * (1 +- jitter)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    webhooks: Webhooks | None = None
+    notifications: Notifications = Field(default_factory=Notifications)
 
     @field_validator("interval")
     @classmethod
@@ -166,6 +214,60 @@ class Config(_Model):
         assert match is not None
         hours, minutes, seconds = (int(g or 0) for g in match.groups())
         return hours * 3600 + minutes * 60 + seconds
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``":8080"`` -> ``("", 8080)``; ``"127.0.0.1:9000"`` -> ``("127.0.0.1", 9000)``."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{value!r} is not an address like :8080 or 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
+
+
+# Environment variables that override a key of automator.yaml. Precedence:
+# command-line option > environment variable > automator.yaml > default.
+ENV_OVERRIDES = {
+    "AUTOMATOR_INTERVAL": "interval",
+    "AUTOMATOR_LISTEN": "listen",
+    "AUTOMATOR_STATE_DIR": "state_dir",
+    "AUTOMATOR_LOG_FORMAT": "log_format",
+}
+
+
+def with_overrides(
+    config: Config,
+    *,
+    env: Mapping[str, str] | None = None,
+    cli: Mapping[str, str | None] | None = None,
+) -> Config:
+    """``config`` with ``AUTOMATOR_*`` variables, then command-line values, applied on top."""
+    env = os.environ if env is None else env
+    data = config.model_dump(mode="json", exclude_unset=True)
+    for variable, key in ENV_OVERRIDES.items():
+        if env.get(variable):
+            data[key] = env[variable]
+            _check_override(data, key, variable)
+    for key, value in (cli or {}).items():
+        if value is not None:
+            data[key] = value
+            _check_override(data, key, f"--{key.replace('_', '-')}")
+    return Config.model_validate(data)
+
+
+def _check_override(data: dict[str, Any], key: str, origin: str) -> None:
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        bad = [e for e in exc.errors() if e["loc"][:1] == (key,)]
+        if bad:
+            message = bad[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"{origin}: {message}") from None
 
 
 def load_config(path: str | Path) -> Config:

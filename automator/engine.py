@@ -8,13 +8,16 @@ reused when a lost push race makes us plan again on a new tip.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 from automator.catalog import RegistryCatalog
 from automator.config import Config, Source
-from automator.errors import AutomatorError, ConfigError
+from automator.errors import AutomatorError, Cancelled, ConfigError
 from automator.forges import Forge
 from automator.git import (
     GitAuth,
@@ -77,13 +80,15 @@ def registry_settings(config: Config) -> list[RegistrySettings]:
     return result
 
 
-def registry_client(config: Config, state_dir: Path | None = None) -> RegistryClient:
+def registry_client(
+    config: Config, state_dir: Path | None = None, *, session: requests.Session | None = None
+) -> RegistryClient:
     """A client for every configured registry; with ``state_dir``, a persistent cache."""
     cache = None
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         cache = RegistryCache(state_dir / "registry-cache.sqlite")
-    return RegistryClient(registry_settings(config), cache=cache)
+    return RegistryClient(registry_settings(config), cache=cache, session=session)
 
 
 def git_auth(source: Source, index: int = 0) -> GitAuth | None:
@@ -164,18 +169,23 @@ class Reconciler:
         skipped += scan.skipped
         return build_plan(scan.sites, self.catalog, snapshot.read, skipped=skipped)
 
-    def run(self, source: Source, *, dry_run: bool = False) -> Outcome:
+    def run(
+        self, source: Source, *, dry_run: bool = False, cancel: threading.Event | None = None
+    ) -> Outcome:
+        """Reconcile ``source``; once ``cancel`` is set no write starts (raises Cancelled)."""
         if dry_run:
             snapshot = self.repo.fetch()
             plan = self.plan(snapshot, source)
             return Outcome(source.name, plan, snapshot=snapshot, images=self.images)
         if self.config.write.mode == "pull-request":
-            return self._pull_requests(source)
+            return self._pull_requests(source, cancel)
         last: list[Plan] = []
 
         def render(snapshot: Snapshot) -> NewCommit | None:
             plan = self.plan(snapshot, source)
             last[:] = [plan]
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{source.name}: stopping; the write was not started")
             if plan.empty:
                 return None
             commit = self.config.write.commit
@@ -191,12 +201,12 @@ class Reconciler:
         )
         return Outcome(source.name, last[0], commit=result.commit, images=self.images)
 
-    def _pull_requests(self, source: Source) -> Outcome:
+    def _pull_requests(self, source: Source, cancel: threading.Event | None) -> Outcome:
         if self.forge is None:
             self.forge = forge_from_config(self.config)
         snapshot = self.repo.fetch()
         plan = self.plan(snapshot, source)
-        results = write_pull_requests(self, source, self.forge, plan)
+        results = write_pull_requests(self, source, self.forge, plan, cancel=cancel)
         return Outcome(source.name, plan, images=self.images, pull_requests=tuple(results))
 
 
@@ -206,9 +216,11 @@ def reconcile_all(
     *,
     dry_run: bool = False,
     report: Callable[[Outcome], None] | None = None,
+    registry: RegistryClient | None = None,
 ) -> tuple[list[Outcome], list[tuple[str, AutomatorError]]]:
     """Reconcile every source; one failing source never stops the others."""
-    registry = registry_client(config, state_dir)
+    if registry is None:
+        registry = registry_client(config, state_dir)
     catalog = RegistryCatalog(registry)
     outcomes: list[Outcome] = []
     failures: list[tuple[str, AutomatorError]] = []

@@ -8,7 +8,8 @@
     ├── ManifestError         a YAML file cannot be scanned
     ├── EditError             an edit cannot be made byte-exactly
     ├── GitError              fetch, commit or push failed
-    └── ForgeError            a forge API call failed
+    ├── ForgeError            a forge API call failed
+    └── Cancelled             a stop was asked for before a write began
 
 Each carries ``transient``: True when retrying later can help (timeouts, 429, 5xx,
 a push that lost a race), False when a person must act. Messages are one line,
@@ -59,3 +60,9 @@ class GitError(AutomatorError):
 
 class ForgeError(AutomatorError):
     """A forge (GitHub, GitLab, Gitea) API call failed."""
+
+
+class Cancelled(AutomatorError):
+    """A stop was asked for before the write began; nothing was written."""
+
+    transient = True

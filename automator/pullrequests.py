@@ -9,11 +9,12 @@ has (merged, or made by hand) gets its pull request closed and its branch delete
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from automator.config import Config, Source
-from automator.errors import AutomatorError, ForgeError
+from automator.errors import AutomatorError, Cancelled, ForgeError
 from automator.forges import (
     Forge,
     PullRequest,
@@ -69,9 +70,17 @@ def forge_from_config(config: Config) -> Forge:
 
 
 def write_pull_requests(
-    reconciler: Reconciler, source: Source, forge: Forge, first: Plan
+    reconciler: Reconciler,
+    source: Source,
+    forge: Forge,
+    first: Plan,
+    *,
+    cancel: threading.Event | None = None,
 ) -> list[GroupResult]:
-    """Bring every group's branch and pull request in line with ``first`` (a fresh plan)."""
+    """Bring every group's branch and pull request in line with ``first`` (a fresh plan).
+
+    Once ``cancel`` is set no further group is written (raises Cancelled).
+    """
     config = reconciler.config
     settings = config.write.forge
     labels = settings.labels if settings is not None else []
@@ -82,6 +91,8 @@ def write_pull_requests(
     groups = sorted({group_key(c, by) for c in first.changes})
     results: list[GroupResult] = []
     for key in groups:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{source.name}: stopping; the remaining groups were not written")
         branch = branch_name(key)
         last: list[Change] = []
 

@@ -1,0 +1,89 @@
+"""Prometheus metrics, in a registry of our own (not the process-global default).
+
+Other modules increment these directly, for example
+``metrics.REGISTRY_REQUESTS.labels(host="ghcr.io", status="200").inc()``;
+the daemon serves them on ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+SCANS = Counter(
+    "automator_scans",
+    "Reconciles of a source that ran to the end, by result (ok or error).",
+    ["source", "result"],
+    registry=REGISTRY,
+)
+CHANGES = Counter(
+    "automator_changes",
+    "Image changes planned for a source (committed or not).",
+    ["source"],
+    registry=REGISTRY,
+)
+COMMITS = Counter(
+    "automator_commits", "Commits pushed for a source.", ["source"], registry=REGISTRY
+)
+PULL_REQUESTS = Counter(
+    "automator_pull_requests",
+    "Pull requests created, updated or closed for a source.",
+    ["source", "action"],
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "automator_errors",
+    "Errors while reconciling a source, by error type and whether a retry can help.",
+    ["source", "error", "transient"],
+    registry=REGISTRY,
+)
+CYCLE_SECONDS = Histogram(
+    "automator_cycle_duration_seconds",
+    "Wall time of one reconcile of one source.",
+    ["source"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+LAST_SUCCESS = Gauge(
+    "automator_last_success_timestamp_seconds",
+    "Unix time of the last reconcile of a source that succeeded.",
+    ["source"],
+    registry=REGISTRY,
+)
+WEBHOOKS = Counter(
+    "automator_webhook_deliveries",
+    "Webhook deliveries by payload kind and result.",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAITS = Counter(
+    "automator_rate_limit_waits",
+    "Times a request to a registry host waited for its rate limit.",
+    ["host"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAIT_SECONDS = Counter(
+    "automator_rate_limit_wait_seconds",
+    "Seconds spent waiting for registry rate limits.",
+    ["host"],
+    registry=REGISTRY,
+)
+REGISTRY_REQUESTS = Counter(
+    "automator_registry_requests",
+    "HTTP requests to registries, by host and status code.",
+    ["host", "status"],
+    registry=REGISTRY,
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of every metric, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,165 @@
+"""The daemon's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and webhooks.
+
+``POST /webhook/<kind>`` (kinds in :data:`automator.webhooks.PARSERS`) is checked in
+this order: rate limit per sender address (429), body size (411, 413), secret or
+signature (401, 403), payload (400); then only the repositories it names are
+rescanned (202). Plain ``http.server``: the traffic is a probe and a few webhooks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from automator import metrics
+from automator.config import Webhooks
+from automator.secrets import Secret
+from automator.webhooks import (
+    PARSERS,
+    Auth,
+    PayloadError,
+    RateLimiter,
+    authenticate,
+    parse_delivery,
+)
+
+logger = logging.getLogger(__name__)
+
+READ_TIMEOUT = 10.0  # seconds a sender may take to send its headers and body
+
+
+class Target(Protocol):
+    """What the server asks of the daemon."""
+
+    def trigger(self, images: frozenset[str]) -> list[str]: ...
+
+    def ready_problems(self) -> list[str]: ...
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        target: Target,
+        webhooks: Webhooks | None,
+        secret: Secret | None,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.target = target
+        self.webhooks = webhooks
+        self.secret = secret
+        self.limiter = (
+            RateLimiter(webhooks.requests_per_second, webhooks.burst) if webhooks else None
+        )
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A sender that hangs up is not worth a traceback."""
+        logger.debug("connection from %s ended with an error", client_address[0], exc_info=True)
+
+    def start(self) -> threading.Thread:
+        """Serve in a background thread; stop with ``shutdown()`` then ``server_close()``."""
+        thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+    timeout = READ_TIMEOUT
+    server_version = "automator"
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: bytes | str, content_type: str = "text/plain") -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/healthz":
+            self._send(HTTPStatus.OK, "ok\n")
+        elif path == "/readyz":
+            problems = self.server.target.ready_problems()
+            if problems:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, "".join(f"{p}\n" for p in problems))
+            else:
+                self._send(HTTPStatus.OK, "ready\n")
+        elif path == "/metrics":
+            body, content_type = metrics.exposition()
+            self._send(HTTPStatus.OK, body, content_type)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        prefix, _, kind = url.path.strip("/").partition("/")
+        if prefix != "webhook" or kind not in PARSERS:
+            self.close_connection = True
+            self._send(HTTPStatus.NOT_FOUND, f"POST /webhook/<{'|'.join(PARSERS)}>\n")
+            return
+        # one delivery per connection: a sender never reuses one we are closing
+        self.close_connection = True
+        status, text = self._webhook(kind, dict(parse_qsl(url.query)))
+        metrics.WEBHOOKS.labels(kind=kind, result=str(int(status))).inc()
+        self._send(status, text, "application/json" if status == 202 else "text/plain")
+
+    def _webhook(self, kind: str, query: dict[str, str]) -> tuple[HTTPStatus, str]:
+        hooks, secret, limiter = self.server.webhooks, self.server.secret, self.server.limiter
+        if hooks is None or secret is None or limiter is None:
+            self.close_connection = True
+            return HTTPStatus.NOT_FOUND, "webhooks are not configured (webhooks: in the config)\n"
+        if not limiter.allow(self.client_address[0]):
+            logger.warning("%s webhook from %s: rate limited", kind, self.client_address[0])
+            return HTTPStatus.TOO_MANY_REQUESTS, "too many webhooks from this address\n"
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit() or "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            return HTTPStatus.LENGTH_REQUIRED, "send a Content-Length\n"
+        if int(length) > hooks.max_body_bytes:
+            self.close_connection = True  # the body is never read
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over {hooks.max_body_bytes} bytes\n"
+        body = self.rfile.read(int(length))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        auth = authenticate(secret, body, headers, query)
+        if auth is not Auth.OK:
+            logger.warning(
+                "%s webhook from %s refused: %s credentials", kind, self.client_address[0], auth
+            )
+            if auth is Auth.MISSING:
+                return HTTPStatus.UNAUTHORIZED, "send the token or a signature\n"
+            return HTTPStatus.FORBIDDEN, "wrong token or signature\n"
+        try:
+            delivery = parse_delivery(kind, body, headers)
+        except PayloadError as exc:
+            return HTTPStatus.BAD_REQUEST, f"{exc}\n"
+        for name in delivery.refused:
+            logger.warning("%s webhook: %r is not an image reference; ignored", kind, name)
+        sources = self.server.target.trigger(delivery.images) if delivery.images else []
+        logger.info(
+            "%s webhook for %s: rescanning %s",
+            kind,
+            ", ".join(sorted(delivery.images)) or "no image",
+            ", ".join(sources) or "no source",
+        )
+        answer = {
+            "images": sorted(delivery.images),
+            "sources": sources,
+            "refused": delivery.refused,
+        }
+        return HTTPStatus.ACCEPTED, json.dumps(answer) + "\n"

@@ -1,0 +1,111 @@
+"""The HTTP endpoints on a real socket, with a recording stand-in for the daemon."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from automator.config import Webhooks
+from automator.secrets import Secret
+from automator.server import Server
+from automator.webhooks import sign
+
+SECRET = Secret("hook-secret-0123")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.triggered: list[frozenset[str]] = []
+        self.problems = ["fleet: first reconcile not finished"]
+
+    def trigger(self, images: frozenset[str]) -> list[str]:
+        self.triggered.append(images)
+        return ["fleet"]
+
+    def ready_problems(self) -> list[str]:
+        return self.problems
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, Recorder]]:
+    target = Recorder()
+    hooks = Webhooks(secret_env="X", max_body_bytes=1024, requests_per_second=0.01, burst=5)
+    server = Server(("127.0.0.1", 0), target, hooks, SECRET)
+    server.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host!s}:{port}", target
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_probes(served: tuple[str, Recorder]) -> None:
+    url, target = served
+    assert requests.get(url + "/healthz", timeout=5).status_code == 200
+    not_ready = requests.get(url + "/readyz", timeout=5)
+    assert not_ready.status_code == 503
+    assert "first reconcile" in not_ready.text
+    target.problems = []
+    assert requests.get(url + "/readyz", timeout=5).status_code == 200
+    assert requests.get(url + "/nope", timeout=5).status_code == 404
+
+
+def test_a_signed_webhook_triggers_only_the_named_image(served: tuple[str, Recorder]) -> None:
+    url, target = served
+    body = json.dumps({"image": "ghcr.io/acme/api", "tag": "1.2.3"}).encode()
+    resp = requests.post(
+        url + "/webhook/generic",
+        data=body,
+        headers={"X-Automator-Signature": sign(SECRET, body)},
+        timeout=5,
+    )
+    assert resp.status_code == 202, resp.text
+    assert resp.json() == {"images": ["ghcr.io/acme/api"], "sources": ["fleet"], "refused": []}
+    assert target.triggered == [frozenset({"ghcr.io/acme/api"})]
+
+
+def test_refusals(served: tuple[str, Recorder]) -> None:
+    url, target = served
+    body = b'{"image": "ghcr.io/acme/api"}'
+    post = url + "/webhook/generic"
+    assert requests.post(post, data=body, timeout=5).status_code == 401
+    wrong = {"X-Automator-Signature": sign(Secret("other"), body)}
+    assert requests.post(post, data=body, headers=wrong, timeout=5).status_code == 403
+    assert requests.post(post + "?token=nope", data=body, timeout=5).status_code == 403
+    bad = requests.post(post + "?token=hook-secret-0123", data=b"{}", timeout=5)
+    assert bad.status_code == 400
+    assert requests.post(url + "/webhook/gitlab", data=body, timeout=5).status_code == 404
+    assert target.triggered == []
+    # five tokens (404s take none), none refilled in this test: the sixth request is refused
+    statuses = [requests.post(post, data=body, timeout=5).status_code for _ in range(2)]
+    assert statuses == [401, 429]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(served: tuple[str, Recorder]) -> None:
+    url, _ = served
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.putrequest("POST", "/webhook/generic?token=hook-secret-0123")
+    conn.putheader("Content-Length", str(10 * 1024 * 1024))
+    conn.endheaders(b"{" * 100)
+    assert conn.getresponse().status == 413
+    conn.close()
+
+
+def test_metrics_count_deliveries(served: tuple[str, Recorder]) -> None:
+    url, _ = served
+    requests.post(url + "/webhook/quay", data=b"{}", timeout=5)
+    text = requests.get(url + "/metrics", timeout=5).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    key = ("automator_webhook_deliveries_total", (("kind", "quay"), ("result", "401")))
+    assert samples[key] >= 1
