@@ -160,6 +160,7 @@ def _extractor(policy: Policy) -> Callable[[str], str | None]:
     select = policy.match
     if select is not None:
         find = select.search if policy.kind == "regex" else select.fullmatch
+    search = policy.filter.search if policy.filter is not None else None
     template = compile_template(policy.extract) if policy.extract is not None else None
 
     def value_of(tag: str) -> str | None:
@@ -168,8 +169,8 @@ def _extractor(policy: Policy) -> Callable[[str], str | None]:
             m = find(tag)
             if m is None:
                 return None
-        if policy.filter is not None:
-            m = policy.filter.search(tag)
+        if search is not None:
+            m = search(tag)
             if m is None:
                 return None
         if template is None or m is None:
