@@ -134,8 +134,10 @@ def decision_table(decision: Decision, *, limit: int | None = None) -> list[tupl
         verdict = "selected (already running)" if not decision.changed else "selected"
         rows.append((decision.tag, f"{verdict}: {decision.reason}"))
     ordered = sorted(decision.refused, key=lambda r: (_RANK.get(r.code, len(CODES)), r.tag))
+    total = len(rows) + len(ordered)
+    if limit is not None and 0 <= limit < total:
+        ordered = ordered[: max(limit - len(rows), 0)]  # word only the reasons shown
     rows.extend((r.tag, f"{r.code}: {r.reason}" if r.code else r.reason) for r in ordered)
-    if limit is not None and len(rows) > limit:
-        hidden = len(rows) - limit
-        rows = [*rows[:limit], ("...", f"{hidden} more rows")]
+    if limit is not None and total > limit:
+        rows = [*rows[:limit], ("...", f"{total - limit} more rows")]
     return rows
