@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from policies.errors import ConstraintError, VersionError
-from policies.semver import Version, parse_version
+from policies.semver import Version, VersionKey, parse_version
 
 MAX_CONSTRAINT_BYTES: Final = 512
 MAX_CONSTRAINT_GROUPS: Final = 32
@@ -45,6 +45,28 @@ _RANGE: Final = re.compile(rf"{_WS}*({_CV}){_WS}+-{_WS}+({_CV}){_WS}*")
 _WILD: Final = frozenset({"x", "X", "*", ""})
 
 
+# Why a comparator refuses: the words between the quoted version and the quoted
+# constraint, and what follows the constraint (upstream's reason strings).
+Failure = tuple[str, str]
+_NOT_EQUAL: Final = ("is not equal to", "")
+_EQUAL: Final = ("is equal to", "")
+_AT_MOST: Final = ("is less than or equal to", "")
+_AT_LEAST: Final = ("is greater than or equal to", "")
+_LESS: Final = ("is less than", "")
+_GREATER: Final = ("is greater than", "")
+_OTHER_MAJOR: Final = ("does not have same major version as", "")
+_OTHER_MAJOR_MINOR: Final = ("does not have same major and minor version as", "")
+_OTHER_MINOR: Final = ("does not have same minor version as", "")
+_OTHER_MINOR_0: Final = (
+    "does not have same minor version as",
+    ". Expected minor versions to match when constraint major version is 0",
+)
+_NOT_EQUAL_0_0: Final = (
+    "does not equal",
+    ". Expect version and constraint to equal when major and minor versions are 0",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Comparator:
     """One ``op version`` item. ``dirty`` marks a wildcard or partial version."""
@@ -61,108 +83,94 @@ class Comparator:
 
     def reason(self, v: Version) -> str | None:
         """None when ``v`` passes, else upstream's one-line reason."""
-        return _OPS_TABLE[self.op](v, self)
-
-
-def _fail(v: Version, c: Comparator, what: str) -> str:
-    return f'"{v}" {what} "{c.orig}"'
-
-
-def _eq(v: Version, c: Comparator) -> str | None:
-    if c.dirty:
-        return _tilde(v, c)
-    return None if v == c.con else _fail(v, c, "is not equal to")
-
-
-def _ne(v: Version, c: Comparator) -> str | None:
-    con = c.con
-    if c.dirty:
-        if con.major != v.major:
+        failure = _OPS_TABLE[self.op](v.key, self)
+        if failure is None:
             return None
-        if con.minor != v.minor and not c.minor_dirty:
+        return f'"{v}" {failure[0]} "{self.orig}"{failure[1]}'
+
+
+# Each test reads a version by its key: (major, minor, patch, 1 for a release, prerelease).
+def _eq(k: VersionKey, c: Comparator) -> Failure | None:
+    if c.dirty:
+        return _tilde(k, c)
+    return None if k == c.con.key else _NOT_EQUAL
+
+
+def _ne(k: VersionKey, c: Comparator) -> Failure | None:
+    con = c.con.key
+    if c.dirty:
+        if con[0] != k[0]:
+            return None
+        if con[1] != k[1] and not c.minor_dirty:
             return None
         if c.minor_dirty:
-            return _fail(v, c, "is equal to")
-        if con.patch != v.patch and not c.patch_dirty:
+            return _EQUAL
+        if con[2] != k[2] and not c.patch_dirty:
             return None
         if c.patch_dirty:
-            differs = (v.prerelease or con.prerelease) and v.key[3:] != con.key[3:]
-            return None if differs else _fail(v, c, "is equal to")
-    return _fail(v, c, "is equal to") if v == con else None
+            differs = (k[3] == 0 or con[3] == 0) and k[3:] != con[3:]
+            return None if differs else _EQUAL
+    return _EQUAL if k == con else None
 
 
-def _gt(v: Version, c: Comparator) -> str | None:
-    con = c.con
+def _gt(k: VersionKey, c: Comparator) -> Failure | None:
+    con = c.con.key
     if c.dirty:
-        if v.major != con.major:
-            return None if v.major > con.major else _fail(v, c, "is less than or equal to")
+        if k[0] != con[0]:
+            return None if k[0] > con[0] else _AT_MOST
         if c.minor_dirty:
-            return _fail(v, c, "is less than or equal to")
+            return _AT_MOST
         if c.patch_dirty:
-            return None if v.minor > con.minor else _fail(v, c, "is less than or equal to")
-    return None if v > con else _fail(v, c, "is less than or equal to")
+            return None if k[1] > con[1] else _AT_MOST
+    return None if k > con else _AT_MOST
 
 
-def _lt(v: Version, c: Comparator) -> str | None:
-    return None if v < c.con else _fail(v, c, "is greater than or equal to")
+def _lt(k: VersionKey, c: Comparator) -> Failure | None:
+    return None if k < c.con.key else _AT_LEAST
 
 
-def _ge(v: Version, c: Comparator) -> str | None:
-    return None if v >= c.con else _fail(v, c, "is less than")
+def _ge(k: VersionKey, c: Comparator) -> Failure | None:
+    return None if k >= c.con.key else _LESS
 
 
-def _le(v: Version, c: Comparator) -> str | None:
-    con = c.con
+def _le(k: VersionKey, c: Comparator) -> Failure | None:
+    con = c.con.key
     if not c.dirty:
-        return None if v <= con else _fail(v, c, "is greater than")
-    if v.major > con.major or (v.major == con.major and v.minor > con.minor and not c.minor_dirty):
-        return _fail(v, c, "is greater than")
+        return None if k <= con else _GREATER
+    if k[0] > con[0] or (k[0] == con[0] and k[1] > con[1] and not c.minor_dirty):
+        return _GREATER
     return None
 
 
-def _tilde(v: Version, c: Comparator) -> str | None:
-    con = c.con
-    if v < con:
-        return _fail(v, c, "is less than")
-    if con.major == con.minor == con.patch == 0 and not c.minor_dirty and not c.patch_dirty:
+def _tilde(k: VersionKey, c: Comparator) -> Failure | None:
+    con = c.con.key
+    if k < con:
+        return _LESS
+    if con[0] == con[1] == con[2] == 0 and not c.minor_dirty and not c.patch_dirty:
         return None  # ~0.0.0 (and *) accept everything at or above it
-    if v.major != con.major:
-        return _fail(v, c, "does not have same major version as")
-    if v.minor != con.minor and not c.minor_dirty:
-        return _fail(v, c, "does not have same major and minor version as")
+    if k[0] != con[0]:
+        return _OTHER_MAJOR
+    if k[1] != con[1] and not c.minor_dirty:
+        return _OTHER_MAJOR_MINOR
     return None
 
 
-def _caret(v: Version, c: Comparator) -> str | None:
-    con = c.con
-    if v < con:
-        return _fail(v, c, "is less than")
-    if con.major > 0 or c.minor_dirty:
-        return None if v.major == con.major else _fail(v, c, "does not have same major version as")
-    if v.major > 0:
-        return _fail(v, c, "does not have same major version as")
-    if con.minor > 0 or c.patch_dirty:
-        if v.minor == con.minor:
-            return None
-        return (
-            _fail(
-                v,
-                c,
-                "does not have same minor version as",
-            )
-            + ". Expected minor versions to match when constraint major version is 0"
-        )
-    if v.minor > 0:
-        return _fail(v, c, "does not have same minor version as")
-    if v.patch == con.patch:
-        return None
-    return (
-        _fail(v, c, "does not equal")
-        + ". Expect version and constraint to equal when major and minor versions are 0"
-    )
+def _caret(k: VersionKey, c: Comparator) -> Failure | None:
+    con = c.con.key
+    if k < con:
+        return _LESS
+    if con[0] > 0 or c.minor_dirty:
+        return None if k[0] == con[0] else _OTHER_MAJOR
+    if k[0] > 0:
+        return _OTHER_MAJOR
+    if con[1] > 0 or c.patch_dirty:
+        return None if k[1] == con[1] else _OTHER_MINOR_0
+    if k[1] > 0:
+        return _OTHER_MINOR
+    return None if k[2] == con[2] else _NOT_EQUAL_0_0
 
 
-_OPS_TABLE: Final[dict[str, Callable[[Version, Comparator], str | None]]] = {
+_OPS_TABLE: Final[dict[str, Callable[[VersionKey, Comparator], Failure | None]]] = {
     "": _eq,
     "=": _eq,
     "!=": _ne,
@@ -226,11 +234,18 @@ class Constraints:
 
     def check(self, v: Version) -> bool:
         """True when any group accepts ``v`` (Masterminds ``Check``)."""
-        release = not v.prerelease
+        return self.admits(v.key)
+
+    def admits(self, key: VersionKey) -> bool:
+        """``check`` for a version known by its ``Version.key`` alone (no metadata)."""
+        release = key[3] == 1
         for group, has_pre in zip(self.groups, self.group_has_prerelease, strict=True):
             if not (release or has_pre or self.include_prerelease):
                 continue
-            if all(_OPS_TABLE[c.op](v, c) is None for c in group):
+            for c in group:
+                if _OPS_TABLE[c.op](key, c) is not None:
+                    break
+            else:
                 return True
         return False
 

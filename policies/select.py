@@ -29,14 +29,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Final
 
-from policies.decision import Candidate, Decision, Refusal
+from policies.decision import Candidate, Decision, Refusal, refusal
 from policies.errors import VersionError
 from policies.filters import COSIGN_SUFFIXES, MAX_TAG_CHARS, compile_template, tag_problem
 from policies.policy import Policy
-from policies.semver import parse_flux, parse_version, try_version
+from policies.semver import VersionKey, loose_key, parse_flux, parse_version, try_version
 
 _FLOAT: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
@@ -50,9 +49,10 @@ _BEST: Final = {
     ("numerical", True): "smallest number",
     ("newest-build", False): "newest build",
 }
+_COSIGN: Final = "cosign signature, attestation or SBOM tag"
 
 Key = object  # a version key tuple, a str, a float: one type per ordering
-Ranked = tuple[Key, str, bool]  # key, tag, has build metadata
+Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
 Keyer = Callable[[str, str, datetime | None], "tuple[Key, bool] | Refusal"]
 _UNKNOWN: Final[Known] = (None, None)
@@ -73,30 +73,35 @@ def select_tag(
     listed = _merge(candidates)
     if policy.kind == "digest":
         return _follow(policy, listed, current)
+    admit = _admitter(policy)
     keyer = _keyer(policy)
-    value_of = _extractor(policy)
+    needs_created = policy.needs_created
     now = now or datetime.now(UTC)
-    refused: list[Refusal] = []
+    # One entry per tag in tag order; None for a ranked tag until _decide refuses it.
+    places: list[Refusal | None] = []
     ranked: list[Ranked] = []
     failed: Refusal | None = None
     for tag in sorted(listed):
-        value = _admit(policy, tag, value_of, refused)
-        if value is None:
+        value = admit(tag)
+        if isinstance(value, Refusal):
+            places.append(value)
             continue
-        created = listed[tag][0]
+        created = listed[tag][0] if needs_created else None
         keyed = keyer(value, tag, created)
         if isinstance(keyed, Refusal):
-            refused.append(keyed)
+            places.append(keyed)
             failed = failed or (keyed if keyed.code == "not-a-number" else None)
         elif policy.min_age is not None and (young := _too_young(policy, tag, created, now)):
-            refused.append(young)
+            places.append(young)
         else:
-            ranked.append((keyed[0], tag, keyed[1]))
+            ranked.append((keyed[0], tag, keyed[1], len(places)))
+            places.append(None)
     if failed is not None:
         reason = f"{policy.kind} ordering needs numbers, and {failed.tag!r} is not one; narrow "
         reason += "the tags with filter=/extract="
-        return Decision(None, reason, tuple(refused), current, len(listed), failed=True)
-    return _decide(policy, ranked, refused, current, listed)
+        refused = tuple(filter(None, places))
+        return Decision(None, reason, refused, current, len(listed), failed=True)
+    return _decide(policy, ranked, places, current, listed)
 
 
 def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
@@ -115,25 +120,35 @@ def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
     return out
 
 
-def _admit(
-    policy: Policy, tag: str, value_of: Callable[[str], str | None], refused: list[Refusal]
-) -> str | None:
-    """The value to order ``tag`` by (extracted or the tag), or None once refused."""
-    if len(tag) > MAX_TAG_CHARS or not _TAG.fullmatch(tag):
-        refused.append(Refusal(tag, tag_problem(tag) or "not a valid tag", "invalid-tag"))
-        return None
-    if tag.endswith(COSIGN_SUFFIXES):
-        refused.append(Refusal(tag, "cosign signature, attestation or SBOM tag", "cosign"))
-        return None
-    value = value_of(tag)
-    if value is None:
-        refused.append(Refusal(tag, f"does not match {_selection(policy)}", "filtered"))
-        return None
-    for glob, pattern in zip(policy.ignore, policy.ignore_patterns, strict=True):
-        if pattern.fullmatch(tag):
-            refused.append(Refusal(tag, f"matches ignore={glob}", "ignored"))
-            return None
-    return value
+def _admitter(policy: Policy) -> Callable[[str], str | Refusal]:
+    """For each tag, the value to order it by (extracted or the tag) or why it is refused."""
+    plain = policy.match is None and policy.filter is None
+    value_of = _extractor(policy)
+    unselected = f"does not match {_selection(policy)}"
+    ignores = [
+        (p.fullmatch, f"matches ignore={g}")
+        for g, p in zip(policy.ignore, policy.ignore_patterns, strict=True)
+    ]
+    valid = _TAG.fullmatch
+
+    def admit(tag: str) -> str | Refusal:
+        if len(tag) > MAX_TAG_CHARS or not valid(tag):
+            return refusal(tag, "invalid-tag", tag, _invalid)
+        if tag.endswith(COSIGN_SUFFIXES):
+            return refusal(tag, "cosign", _COSIGN)
+        value = tag if plain else value_of(tag)
+        if value is None:
+            return refusal(tag, "filtered", unselected)
+        for ignored, why in ignores:
+            if ignored(tag):
+                return refusal(tag, "ignored", why)
+        return value
+
+    return admit
+
+
+def _invalid(tag: str) -> str:
+    return tag_problem(tag) or "not a valid tag"
 
 
 def extracted(policy: Policy, tag: str) -> str | None:
@@ -145,6 +160,7 @@ def _extractor(policy: Policy) -> Callable[[str], str | None]:
     select = policy.match
     if select is not None:
         find = select.search if policy.kind == "regex" else select.fullmatch
+    search = policy.filter.search if policy.filter is not None else None
     template = compile_template(policy.extract) if policy.extract is not None else None
 
     def value_of(tag: str) -> str | None:
@@ -153,8 +169,8 @@ def _extractor(policy: Policy) -> Callable[[str], str | None]:
             m = find(tag)
             if m is None:
                 return None
-        if policy.filter is not None:
-            m = policy.filter.search(tag)
+        if search is not None:
+            m = search(tag)
             if m is None:
                 return None
         if template is None or m is None:
@@ -188,33 +204,55 @@ def _semver_keyer(policy: Policy) -> Keyer:
     assert cs is not None, "a semver-ordered policy always carries a range"
     pre_ok = cs.include_prerelease or any(cs.group_has_prerelease)
     where = f"the range {cs.text!r}" if policy.kind == "semver" else "the policy"
-
     parser = "Flux (strict SemVer 2.0 after one v)" if policy.strict else "Masterminds NewVersion"
+    read = _flux_key if policy.strict else loose_key
+    admits = cs.admits
+
+    # Reasons are worded only when read; the version is parsed again for them.
+    def not_a_version(value: str) -> str:
+        return f"{value!r} is not a version ({parser})"
+
+    def prerelease(value: str) -> str:
+        v = try_version(value, flux=policy.strict)
+        hint = "add ;prerelease or a prerelease to the range (e.g. >=1.0.0-0)"
+        return f"prerelease {v} excluded by {where}; {hint}"
+
+    def outside(value: str) -> str:
+        v = try_version(value, flux=policy.strict)
+        assert v is not None
+        return f"outside {where}: {cs.validate(v)[1][0]}"
 
     def key(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
-        v = try_version(value, flux=policy.strict)
-        if v is None:
-            return Refusal(tag, f"{value!r} is not a version ({parser})", "not-a-version")
-        if cs.check(v):
-            return v.key, bool(v.metadata)
-        if v.prerelease and not pre_ok:
-            hint = "add ;prerelease or a prerelease to the range (e.g. >=1.0.0-0)"
-            return Refusal(tag, f"prerelease {v} excluded by {where}; {hint}", "prerelease")
-        first = cs.validate(v)[1][0]
-        return Refusal(tag, f"outside {where}: {first}", "out-of-range")
+        keyed = read(value)
+        if keyed is None:
+            return refusal(tag, "not-a-version", value, not_a_version)
+        if admits(keyed[0]):
+            return keyed
+        if keyed[0][3] == 0 and not pre_ok:
+            return refusal(tag, "prerelease", value, prerelease)
+        return refusal(tag, "out-of-range", value, outside)
 
     return key
 
 
+def _flux_key(value: str) -> tuple[VersionKey, bool] | None:
+    v = try_version(value, flux=True)
+    return None if v is None else (v.key, bool(v.metadata))
+
+
 def _number(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
-    if _FLOAT.fullmatch(value):
+    if (value.isdigit() and value.isascii()) or _FLOAT.fullmatch(value):
         return float(value), False
-    return Refusal(tag, f"{value!r} is not a number", "not-a-number")
+    return refusal(tag, "not-a-number", value, _not_a_number)
+
+
+def _not_a_number(value: str) -> str:
+    return f"{value!r} is not a number"
 
 
 def _built(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
     if created is None:
-        return Refusal(tag, "build time unknown", "no-build-time")
+        return refusal(tag, "no-build-time", "build time unknown")
     return _utc(created), False
 
 
@@ -226,11 +264,11 @@ def _too_young(policy: Policy, tag: str, created: datetime | None, now: datetime
     if policy.min_age is None:
         return None
     if created is None:
-        return Refusal(tag, "build time unknown, and min-age needs it", "no-build-time")
+        return refusal(tag, "no-build-time", "build time unknown, and min-age needs it")
     age = _utc(now) - _utc(created)
     if age >= policy.min_age:
         return None
-    return Refusal(tag, f"built {age} ago, younger than min-age {policy.min_age}", "too-young")
+    return refusal(tag, "too-young", f"built {age} ago, younger than min-age {policy.min_age}")
 
 
 def _current_key(policy: Policy, current: str | None, listed: dict[str, Known]) -> Key | None:
@@ -251,7 +289,7 @@ def _current_key(policy: Policy, current: str | None, listed: dict[str, Known]) 
 def _decide(
     policy: Policy,
     ranked: list[Ranked],
-    refused: list[Refusal],
+    places: list[Refusal | None],
     current: str | None,
     listed: dict[str, Known],
 ) -> Decision:
@@ -259,23 +297,23 @@ def _decide(
     desc = policy.descending
     cur = None if policy.allow_downgrade else _current_key(policy, current, listed)
     if cur is not None:
+        below = f"orders below the current tag {current}"
         keep: list[Ranked] = []
         for item in ranked:
             if item[0] > cur if desc else item[0] < cur:  # type: ignore[operator]
-                refused.append(
-                    Refusal(item[1], f"orders below the current tag {current}", "below-current")
-                )
+                places[item[3]] = refusal(item[1], "below-current", below)
             else:
                 keep.append(item)
         eligible, ranked = len(ranked), keep
     else:
         eligible = len(ranked)
     if not ranked:
+        refused = tuple(filter(None, places))
         why = f"no tag qualifies under {policy.text!r}"
         if cur is not None and eligible:
             why = f"nothing orders at or above the current tag {current} under {policy.text!r}"
-        summary = Decision(None, "", tuple(refused)).summary() or "no tags listed"
-        return Decision(None, f"{why} ({summary})", _sorted(refused), current, considered, eligible)
+        summary = Decision(None, "", refused).summary() or "no tags listed"
+        return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
     best = (min if desc else max)(item[0] for item in ranked)  # type: ignore[type-var]
     ties = [item for item in ranked if item[0] == best]
     win = min(ties, key=lambda item: (item[1] != current, item[2], item[1]))
@@ -285,11 +323,13 @@ def _decide(
         reason = f"already newest: {reason}"
     elif cur is None and current is not None and not policy.allow_downgrade:
         reason += f" (the current tag {current} has no place in this ordering)"
+    beaten = f"eligible, but {win[1]} wins"
     for item in ranked:
-        if item[1] != win[1]:
-            refused.append(Refusal(item[1], f"eligible, but {win[1]} wins", "not-newest"))
+        places[item[3]] = refusal(item[1], "not-newest", beaten)
+    del places[win[3]]
     digest = listed[win[1]][1]
-    return Decision(win[1], reason, _sorted(refused), current, considered, eligible, digest)
+    refused = tuple(filter(None, places))
+    return Decision(win[1], reason, refused, current, considered, eligible, digest)
 
 
 def _follow(policy: Policy, listed: dict[str, Known], current: str | None) -> Decision:
@@ -300,9 +340,3 @@ def _follow(policy: Policy, listed: dict[str, Known], current: str | None) -> De
     digest = listed[tag][1]
     reason = f"follows tag {tag}" + (f" at {digest}" if digest else " (digest to be resolved)")
     return Decision(tag, reason, (), current, 1, 1, digest)
-
-
-def _sorted(refused: list[Refusal]) -> tuple[Refusal, ...]:
-    """Refusals by tag; the list is two sorted runs, which timsort merges cheaply."""
-    refused.sort(key=attrgetter("tag"))
-    return tuple(refused)

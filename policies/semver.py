@@ -130,8 +130,12 @@ def _uint(text: str, tag: str) -> int:
     return value
 
 
+def _too_long(tag: str) -> bool:
+    return len(tag) > MAX_VERSION_BYTES // 4 and len(tag.encode()) > MAX_VERSION_BYTES
+
+
 def _check_length(tag: str) -> None:
-    if len(tag) > MAX_VERSION_BYTES // 4 and len(tag.encode()) > MAX_VERSION_BYTES:
+    if _too_long(tag):
         raise VersionError(
             f"{tag[:40]!r}...: longer than {MAX_VERSION_BYTES} bytes", code="ErrVersionTooLong"
         )
@@ -242,6 +246,30 @@ def try_version(tag: str, *, flux: bool = False) -> Version | None:
         return _from_match(m, tag, True, True)
     except VersionError:
         return None
+
+
+def loose_key(tag: str) -> tuple[VersionKey, bool] | None:
+    """``try_version(tag)`` as ``(key, has build metadata)``, without building a Version.
+
+    Selection reads thousands of tags and only needs their order, so this does the
+    same checks as ``parse_version`` on the one match and nothing more.
+    """
+    m = _LOOSE.fullmatch(tag)
+    if m is None or _too_long(tag):
+        return None
+    major_s, minor_s, patch_s, pre, meta = m.groups()
+    major = int(major_s)
+    minor = int(minor_s[1:]) if minor_s else 0
+    patch = int(patch_s[1:]) if patch_s else 0
+    if major > MAX_UINT64 or minor > MAX_UINT64 or patch > MAX_UINT64:
+        return None
+    if not pre:
+        return (major, minor, patch, 1, ()), bool(meta)
+    try:
+        validate_prerelease(pre)
+    except VersionError:
+        return None
+    return (major, minor, patch, 0, _pre_key(pre)), bool(meta)
 
 
 def parse_flux(tag: str) -> Version:

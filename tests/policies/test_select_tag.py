@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policies import Candidate, Decision, decision_table, parse_policy, select_tag
+from policies import Candidate, Decision, Refusal, decision_table, parse_policy, select_tag
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -230,3 +232,19 @@ def test_duplicate_candidates_merge() -> None:
 def test_empty_tag_list() -> None:
     decision = pick("semver:^1", [])
     assert decision.tag is None and "no tags listed" in decision.reason
+
+
+def test_refusals_are_plain_values() -> None:
+    decision = pick("semver:~1.4", ["1.5.0", "latest", "1.4.3"])
+    outside, not_version = decision.refused
+    assert outside == Refusal("1.5.0", outside.reason, "out-of-range")
+    assert outside.reason.startswith("outside the range '~1.4': \"1.5.0\" does not have")
+    assert not_version == Refusal(
+        "latest", "'latest' is not a version (Masterminds NewVersion)", "not-a-version"
+    )
+    same = Refusal(not_version.tag, not_version.reason, not_version.code)
+    assert hash(not_version) == hash(same)
+    assert repr(not_version).startswith("Refusal(tag='latest', reason=\"'latest' is not")
+    assert pickle.loads(pickle.dumps(outside)) == outside
+    with pytest.raises(FrozenInstanceError):
+        outside.tag = "x"  # type: ignore[misc]
