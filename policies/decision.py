@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 # Refusal codes, in the order ``decision_table`` lists them.
@@ -33,6 +33,11 @@ class Candidate:
     tag: str
     created: datetime | None = None
     digest: str | None = None
+
+    def __post_init__(self) -> None:
+        # a build time without a zone is UTC, so times from any source compare
+        if self.created is not None and self.created.tzinfo is None:
+            object.__setattr__(self, "created", self.created.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True, slots=True, init=False, repr=False, eq=False, match_args=False)

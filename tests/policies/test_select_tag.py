@@ -248,3 +248,16 @@ def test_refusals_are_plain_values() -> None:
     assert pickle.loads(pickle.dumps(outside)) == outside
     with pytest.raises(FrozenInstanceError):
         outside.tag = "x"  # type: ignore[misc]
+
+
+def test_naive_and_aware_build_times_compare() -> None:
+    from datetime import UTC, datetime
+
+    from policies import Candidate, parse_policy, select_tag
+
+    naive = datetime(2024, 1, 2, 3, 4, 5)
+    aware = datetime(2024, 1, 3, tzinfo=UTC)
+    candidates = [Candidate("a", naive), Candidate("a", aware), Candidate("b", naive)]
+    decision = select_tag(parse_policy("newest-build"), candidates, None)
+    assert decision.tag == "a"
+    assert Candidate("x", naive).created == naive.replace(tzinfo=UTC)
