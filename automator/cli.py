@@ -13,13 +13,23 @@ from typing import Any, cast
 
 import click
 
+import policies
 from automator import __version__
-from automator.config import Config, json_schema, load_config, with_overrides
+from automator.catalog import RegistryCatalog
+from automator.config import (
+    Config,
+    Registry,
+    json_schema,
+    load_config,
+    parse_config,
+    with_overrides,
+)
 from automator.engine import Outcome, open_repo, reconcile_all, registry_client
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
 from automator.manifests import check_report, is_manifest_path, scan_files
 from automator.plan import unified_diff
+from automator.reference import parse_reference
 from automator.registry import RegistryClient
 
 logger = logging.getLogger("automator")
@@ -279,6 +289,59 @@ def config_validate(config_path: Path) -> None:
     """
     config = _load(config_path)
     click.echo(f"{config_path}: valid ({len(config.sources)} sources)")
+
+
+@cli.command()
+@click.argument("image")
+@click.option("--policy", "policy_text", required=True, help="A policy string, e.g. semver:~1.4")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="automator.yaml, for the registry settings (credentials, insecure, CA).",
+)
+@click.option("--insecure", is_flag=True, help="Talk plain HTTP to the image's registry.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def explain(
+    image: str, policy_text: str, config_path: Path | None, insecure: bool, limit: int
+) -> None:
+    """List IMAGE's tags and show which one POLICY picks, and why each other lost.
+
+    IMAGE names the repository and, optionally, the tag running now:
+
+    \b
+    Examples:
+      automator explain ghcr.io/acme/api:1.4.2 --policy 'semver:~1.4'
+      automator explain nginx --policy 'glob:1.2*-alpine'
+    """
+    ref = parse_reference(image)
+    if config_path is not None:
+        config = load_config(config_path)
+    else:
+        config = parse_config({"sources": [{"name": "explain", "url": "."}]})
+    if insecure:
+        others = [r for r in config.registries if r.host != ref.registry]
+        entry = Registry(host=ref.domain or ref.registry, insecure=True)
+        config = config.model_copy(update={"registries": [*others, entry]})
+    try:
+        policy = policies.parse_policy(policy_text)
+    except policies.PolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
+    catalog = RegistryCatalog(registry_client(config))
+    found = catalog.candidates(ref, created=policy.needs_created, platform=policy.platform)
+    if isinstance(found, AutomatorError):
+        raise found
+    decision = policies.select_tag(policy, found, ref.tag)
+    click.echo(f"{ref.canonical_name}: {len(found)} tags, policy {policy_text}")
+    if decision.tag is None:
+        click.echo(f"no tag selected: {decision.reason}")
+    rows = policies.decision_table(decision, limit=limit)
+    width = min(max((len(tag) for tag, _ in rows), default=3), 40)
+    for tag, verdict in rows:
+        click.echo(f"  {tag:<{width}}  {verdict}")
+    if decision.tag is None:
+        raise SystemExit(1)
 
 
 @cli.command()
