@@ -131,7 +131,13 @@ class RegistryClient:
         dropped = pages = 0
         complete, linked = True, False
         url: str | None = first
+        followed: set[str] = set()
         while url is not None:
+            if url in followed:
+                logger.warning("%s: a tag-page Link leads back to a page already read", name)
+                complete = False
+                break
+            followed.add(url)
             if pages >= settings.max_pages:
                 logger.warning("%s: stopped after %d tag pages (max_pages)", name, pages)
                 complete = False

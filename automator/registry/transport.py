@@ -23,6 +23,7 @@ import tenacity
 import urllib3
 
 from automator.errors import RegistryError
+from automator.registry.hangup import hang_up_at, install
 from automator.registry.settings import RegistrySettings
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class Transport:
 
     def __init__(self, session: requests.Session) -> None:
         self.session = session
+        install(session)  # so that the deadline can cut a read that drips a byte at a time
         self._budgets: dict[str, HostBudget] = {}
         self._lock = threading.Lock()
         self.requests_sent = 0
@@ -257,6 +259,28 @@ class Transport:
         limit: int | None,
     ) -> Reply:
         left = deadline.check()
+        with hang_up_at(left) as watch:
+            try:
+                reply = self._exchange(method, url, settings, deadline, headers, data, limit, left)
+            except _Again:
+                if watch.fired:
+                    deadline.check()  # we hung up at the deadline: say that, not "no connection"
+                raise
+        if watch.fired:  # a cut during the headers can look like an empty answer
+            deadline.check()
+        return reply
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        settings: RegistrySettings,
+        deadline: Deadline,
+        headers: dict[str, str],
+        data: Mapping[str, str] | None,
+        limit: int | None,
+        left: float,
+    ) -> Reply:
         timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
         cap = settings.max_body if limit is None else limit
         try:
