@@ -2,8 +2,9 @@
 
 ``POST /webhook/<kind>`` (kinds in :data:`automator.webhooks.PARSERS`) is checked in
 this order: rate limit per sender address (429), body size (411, 413), secret or
-signature (401, 403), payload (400); then only the repositories it names are
-rescanned (202). Plain ``http.server``: the traffic is a probe and a few webhooks.
+signature (401, 403), a replay of a delivery already taken (200, nothing rescanned),
+payload (400); then only the repositories it names are rescanned (202). Plain
+``http.server``: the traffic is a probe and a few webhooks.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from automator.webhooks import (
     Auth,
     PayloadError,
     RateLimiter,
+    ReplayGuard,
     authenticate,
     parse_delivery,
 )
@@ -59,6 +61,7 @@ class Server(ThreadingHTTPServer):
         self.limiter = (
             RateLimiter(webhooks.requests_per_second, webhooks.burst) if webhooks else None
         )
+        self.replays = ReplayGuard()
 
     def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
         """A sender that hangs up is not worth a traceback."""
@@ -144,6 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
             if auth is Auth.MISSING:
                 return HTTPStatus.UNAUTHORIZED, "send the token or a signature\n"
             return HTTPStatus.FORBIDDEN, "wrong token or signature\n"
+        if not self.server.replays.first_time(kind, body):
+            logger.warning("%s webhook from %s: a replay; ignored", kind, self.client_address[0])
+            return HTTPStatus.OK, "already taken; nothing to do\n"
         try:
             delivery = parse_delivery(kind, body, headers)
         except PayloadError as exc:

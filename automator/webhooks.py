@@ -5,7 +5,8 @@ name must pass :func:`automator.reference.parse_reference` and only its canonica
 repository name leaves this module. Authentication is a shared secret (``?token=``,
 ``X-Automator-Token`` or ``Authorization: Bearer``) or an HMAC-SHA256 of the body
 (``X-Hub-Signature-256`` from GitHub, ``X-Automator-Signature`` otherwise), both
-compared with :func:`hmac.compare_digest`.
+compared with :func:`hmac.compare_digest`. An authenticated body seen again within
+``REPLAY_WINDOW`` seconds is a replay (or a sender's retry) and rescans nothing.
 
 Payload field names follow the senders' public documentation:
 
@@ -136,6 +137,38 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
         except ReferenceError_:
             refused.append(text[:200])
     return Delivery(kind, frozenset(images), tuple(refused))
+
+
+REPLAY_WINDOW = 300.0  # seconds a delivery is remembered
+
+
+class ReplayGuard:
+    """Remembers the deliveries of the last ``window`` seconds, at most ``max_entries``."""
+
+    def __init__(
+        self,
+        window: float = REPLAY_WINDOW,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 100_000,
+    ) -> None:
+        self.window, self._clock, self._max = window, clock, max_entries
+        self._seen: OrderedDict[str, float] = OrderedDict()  # digest -> when, oldest first
+        self._lock = threading.Lock()
+
+    def first_time(self, kind: str, body: bytes) -> bool:
+        """True the first time ``body`` arrives for ``kind`` within the window."""
+        key = hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()
+        now = self._clock()
+        with self._lock:
+            while self._seen and (
+                len(self._seen) >= self._max or next(iter(self._seen.values())) <= now - self.window
+            ):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+        return True
 
 
 class Auth(StrEnum):
