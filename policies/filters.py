@@ -6,21 +6,27 @@ unanchored (Go ``FindStringSubmatch``), so anchor with ``^...$`` to match whole 
 
 Bounds: Python's ``re`` backtracks, so a hostile pattern can take exponential time.
 We cap what we can: patterns longer than 512 characters are refused when the policy
-is read, and tags longer than 128 characters (the OCI limit) are refused before any
-pattern runs. Within those caps a pathological pattern (``(a+)+$``) can still be slow;
-that is a known gap (RE2 or a match timeout would close it).
+is read, tags longer than 128 characters (the OCI limit) are refused before any
+pattern runs, and :func:`backtracking_problem` refuses the shapes that backtrack
+exponentially: a repetition inside a repetition (``(a+)+``) and alternatives that
+can start alike inside a repetition (``(a|ab)+``). Polynomial shapes (``.*.*.*x``)
+remain a known gap (RE2 or a match timeout would close it).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 MAX_PATTERN_CHARS: Final = 512
 MAX_TAG_CHARS: Final = 128
 COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
 
+# the parser behind re.compile; untyped and private, so loaded by name
+_parser: Any = importlib.import_module("re._parser")
+sre: Any = importlib.import_module("re._constants")
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _NAME: Final = re.compile(r"[A-Za-z0-9_]+")
 
@@ -32,6 +38,51 @@ def tag_problem(tag: str) -> str | None:
     if not _TAG.fullmatch(tag):
         return "not a valid tag (OCI tags are [A-Za-z0-9_][A-Za-z0-9_.-]*)"
     return None
+
+
+def backtracking_problem(pattern: str) -> str | None:
+    """Why ``pattern`` could take exponential time on a short tag, or None."""
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error:
+        return None  # re.compile reports it
+    return _scan(list(parsed), repeated=False)
+
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _scan(items: list[tuple[Any, Any]], repeated: bool) -> str | None:
+    for op, arg in items:
+        if op in _REPEATS:
+            low, high, body = arg
+            varies = high != low
+            if repeated and varies and op != sre.POSSESSIVE_REPEAT:
+                return "a repetition inside a repetition, like (a+)+, backtracks exponentially"
+            if problem := _scan(list(body), repeated or (high > 1 and varies)):
+                return problem
+        elif op == sre.BRANCH:
+            alternatives = arg[1]
+            if repeated and not _distinct_starts(alternatives):
+                return "alternatives that can start alike inside a repetition, like (a|ab)+"
+            for alternative in alternatives:
+                if problem := _scan(list(alternative), repeated):
+                    return problem
+        elif op in (sre.SUBPATTERN, sre.ASSERT, sre.ASSERT_NOT) and (
+            problem := _scan(list(arg[-1]), repeated)
+        ):
+            return problem
+    return None
+
+
+def _distinct_starts(alternatives: list[Any]) -> bool:
+    firsts = []
+    for alternative in alternatives:
+        items = list(alternative)
+        if not items or items[0][0] != sre.LITERAL:
+            return False
+        firsts.append(items[0][1])
+    return len(set(firsts)) == len(firsts)
 
 
 def is_cosign_artefact(tag: str) -> bool:

@@ -33,7 +33,13 @@ from typing import Final
 
 from policies.constraints import Constraints, parse_constraint
 from policies.errors import PolicyError
-from policies.filters import MAX_PATTERN_CHARS, glob_to_regex, tag_problem, template_names
+from policies.filters import (
+    MAX_PATTERN_CHARS,
+    backtracking_problem,
+    glob_to_regex,
+    tag_problem,
+    template_names,
+)
 from policies.grammar import Part, policy_error, quote, split_policy
 
 KINDS: Final = {
@@ -179,9 +185,14 @@ def _regex(text: str, part: Part) -> re.Pattern[str]:
     if len(value) > MAX_PATTERN_CHARS:
         raise policy_error(text, part.value_at, f"a pattern of at most {MAX_PATTERN_CHARS} chars")
     try:
-        return re.compile(value)
+        compiled = re.compile(value)
     except re.error as exc:
         raise policy_error(text, part.value_at, f"a regular expression: {exc}") from None
+    if problem := backtracking_problem(value):
+        raise policy_error(
+            text, part.value_at, f"a pattern without {problem}; use a possessive (a++) or rewrite"
+        )
+    return compiled
 
 
 def _filter_fields(
