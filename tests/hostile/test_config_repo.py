@@ -1,0 +1,63 @@
+"""A hostile config repo: symlinks out, binary and bomb YAML; the good file still updates.
+
+Written against the public API and the CLI end to end, so it holds for the skeleton
+scanner and for the real one in ``automator/manifests/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.harness.gitserver import GitDaemon, git, make_bare_repo
+from tests.harness.hostile_registry import HostileRegistry
+from tests.hostile.conftest import run_cli
+from tests.hostile.test_registry import DEPLOYMENT
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+DEEP = "[" * 50_000 + "]" * 50_000 + "\n"
+
+
+def test_hostile_files_are_skipped_and_the_good_one_still_updates(
+    tmp_path: Path, hostile: HostileRegistry, git_daemon: GitDaemon
+) -> None:
+    image = f"{hostile.host}/evil/app"
+    good = DEPLOYMENT.format(name="good", image=image)
+    remote = make_bare_repo(
+        git_daemon.base / "fleet.git",
+        {
+            "apps/good.yaml": good,
+            "apps/laughs.yaml": LAUGHS,
+            "apps/deep.yaml": DEEP,
+            "apps/binary.yaml": bytes(range(256)) * 64,
+            "apps/template.yaml": "image: {{ .Values.image }}\n" + good,
+            "outside/secret.yaml": DEPLOYMENT.format(name="outside", image=image),
+        },
+    )
+    # symlinks to /etc/passwd and to a file outside the source paths, as blobs of mode 120000
+    work = tmp_path / "work"
+    git("clone", "-q", str(remote), str(work))
+    (work / "apps" / "passwd.yaml").symlink_to("/etc/passwd")
+    (work / "apps" / "escape.yaml").symlink_to("../outside/secret.yaml")
+    (work / "apps" / "up").symlink_to("..")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "hostile links", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    config = tmp_path / "automator.yaml"
+    config.write_text(
+        f"sources:\n  - name: fleet\n    url: {git_daemon.url('fleet.git')}\n"
+        "    paths: [apps]\nwrite: {mode: push}\n"
+        f"registries:\n  - host: {hostile.host}\n    insecure: true\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+    )
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])  # no crash
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.peak_rss_mb < 300, result.peak_rss_mb
+    assert "root:" not in result.stderr + result.stdout  # /etc/passwd was never read
+    changed = git("diff", "--name-only", "HEAD~1", "main", cwd=remote).split()
+    assert changed == ["apps/good.yaml"]
+    assert git("show", "main:apps/good.yaml", cwd=remote) == good.replace(":1.4.2", ":1.4.3")
+    assert git("show", "main:outside/secret.yaml", cwd=remote).count(":1.4.2") == 1
