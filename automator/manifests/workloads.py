@@ -130,7 +130,9 @@ def _flux_flag(annotations: dict[str, tuple[str, int]], flag: str) -> str:
 
 def _strays(annotations: dict[str, tuple[str, int]], names: set[str]) -> list[Stray]:
     strays: list[Stray] = []
-    automated = any(f"{prefix}automated" in annotations for prefix in FLUX_PREFIXES)
+    automated = any(
+        annotations.get(f"{prefix}automated", ("",))[0] == "true" for prefix in FLUX_PREFIXES
+    )
     for key, (value, line) in annotations.items():
         container = _named_container(key)
         if container is None:

@@ -1,0 +1,29 @@
+"""Finding image Sites in a config repo's YAML, and editing them byte-exactly.
+
+    scan_files(files)            (path, bytes) pairs -> ScanResult(sites, skipped, files_scanned)
+    edit_file(path, data, chg)   bytes with the changes spliced in, verified by a re-parse
+    is_manifest_path(path)       is this repo-relative path a YAML file we read?
+    check_report(result)         the lines ``automator check`` prints
+    find_image_scalars(path, d)  every image-shaped scalar, governed or not (checks, tests)
+
+How users mark sites (workload annotations, ``# automator:`` markers, Flux v2
+``$imagepolicy`` markers) is described in ``docs/manifests.md``.
+"""
+
+from automator.manifests.editor import edit_file
+from automator.manifests.scan import (
+    ScanResult,
+    check_report,
+    find_image_scalars,
+    is_manifest_path,
+    scan_files,
+)
+
+__all__ = [
+    "ScanResult",
+    "check_report",
+    "edit_file",
+    "find_image_scalars",
+    "is_manifest_path",
+    "scan_files",
+]
