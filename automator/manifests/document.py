@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 BOM = "\ufeff"
 STR_TAG = "tag:yaml.org,2002:str"
 MAX_DEPTH = 1000  # libyaml recurses in C: far deeper nesting crashes the process
-_DEEP_INDENT = re.compile(r"^[ \t?:-]{%d,}" % MAX_DEPTH, re.MULTILINE)
+_DEEP_INDENT = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH},}}", re.MULTILINE)
 _BRACKETS = re.compile(r"[\[\]{}]")
 # a node's start mark includes its properties (&anchor, !tag); the value starts after them
 _PROPERTIES = re.compile(r"(?:(?:&[^\s,\[\]{}]+|![^\s,\[\]{}]*)[ \t]+)+")
@@ -75,6 +75,18 @@ def compose(path: str, text: str) -> list[Node]:
     return documents
 
 
+def compose_one(text: str) -> Node | None:
+    """The single document of a short trusted snippet, or None if it does not parse."""
+    loader: Any = CSafeLoader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+    except Exception:  # any parse problem is the answer
+        return None
+    finally:
+        loader.dispose()
+    return node
+
+
 def _check_depth(path: str, text: str) -> None:
     """Refuse nesting so deep that libyaml's recursive composer could crash."""
     if _DEEP_INDENT.search(text):
@@ -113,9 +125,10 @@ def scalar_get(node: Node | None, key: str) -> str | None:
 
 
 def path_get(node: Node | None, *keys: str) -> Node | None:
+    found: Node | None = node
     for key in keys:
-        node = mapping_get(node, key)
-    return node
+        found = mapping_get(found, key)
+    return found
 
 
 def template_key(node: Node) -> Node | None:
@@ -130,7 +143,8 @@ def template_key(node: Node) -> Node | None:
         if isinstance(current, MappingNode):
             for key, value in current.value:
                 if not isinstance(key, ScalarNode):
-                    return key
+                    found: Node = key
+                    return found
                 stack.append(value)
         elif isinstance(current, SequenceNode):
             stack.extend(current.value)

@@ -68,7 +68,9 @@ def _plan_edit(path: str, change: Change, by_start: dict[int, Scalar]) -> _Edit:
         raise EditError(f"{where}: the change is for {site.file}, not this file")
     scalar = by_start.get(site.start)
     if scalar is None or scalar.end != site.end:
-        raise EditError(f"{where}: no scalar at the site's position; the file changed since the scan")
+        raise EditError(
+            f"{where}: no scalar at the site's position; the file changed since the scan"
+        )
     if scalar.value != change.old:
         raise EditError(f"{where}: holds {scalar.value!r}, not {change.old!r}; re-scan the file")
     problem = editable_problem(scalar)
@@ -120,12 +122,14 @@ def _verify(
         line = old.start_mark.line + 1
         if type(old) is not type(new) or (not isinstance(old, ScalarNode) and old.tag != new.tag):
             raise EditError(f"{path}:{line}: the edit changed the structure here; not written")
-        if isinstance(old, ScalarNode):
+        if isinstance(old, ScalarNode) and isinstance(new, ScalarNode):
             _verify_scalar(path, old_text, old, new, edits)
         elif isinstance(old, MappingNode):
             if len(old.value) != len(new.value):
                 raise EditError(f"{path}:{line}: the edit changed a mapping here; not written")
-            for (old_key, old_value), (new_key, new_value) in zip(old.value, new.value, strict=True):
+            for (old_key, old_value), (new_key, new_value) in zip(
+                old.value, new.value, strict=True
+            ):
                 stack.extend(((old_key, new_key), (old_value, new_value)))
         elif isinstance(old, SequenceNode):
             if len(old.value) != len(new.value):

@@ -76,8 +76,10 @@ def translate(spec: dict[str, Any], where: str) -> str:
     """An ImagePolicy ``spec`` as our policy string."""
     choice = spec.get("policy")
     if not isinstance(choice, dict) or len(choice) != 1:
-        raise ManifestError(f"ImagePolicy {where}: spec.policy needs one of semver, alphabetical, numerical")
-    (kind, settings), = choice.items()
+        raise ManifestError(
+            f"ImagePolicy {where}: spec.policy needs one of semver, alphabetical, numerical"
+        )
+    ((kind, settings),) = choice.items()
     settings = settings if isinstance(settings, dict) else {}
     options: list[str] = []
     if kind == "semver":

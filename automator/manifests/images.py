@@ -29,9 +29,9 @@ def part_for(scalar: Scalar) -> Part:
         return _PART_BY_KEY[scalar.key]
     if scalar.key == "name" and scalar.slot == "images":
         return Part.NAME
-    if scalar.key == "image" and scalar_get(scalar.parent, "tag") is not None:
-        if not any(char in scalar.value for char in ":@"):
-            return Part.NAME
+    image_without_tag = not any(char in scalar.value for char in ":@")
+    if scalar.key == "image" and image_without_tag and scalar_get(scalar.parent, "tag") is not None:
+        return Part.NAME
     return Part.REFERENCE
 
 
@@ -50,7 +50,11 @@ def image_for(scalar: Scalar, part: Part, fallback_name: str | None = None) -> I
             )
         tag = value if part is Part.TAG else _sibling(parent, "tag", "newTag")
         digest = value if part is Part.DIGEST else _sibling(parent, "digest")
-        text = name + (f":{tag}" if tag else "") + (f"@{digest}" if digest and "@" not in (tag or "") else "")
+        text = (
+            name
+            + (f":{tag}" if tag else "")
+            + (f"@{digest}" if digest and "@" not in (tag or "") else "")
+        )
     try:
         return parse_reference(text)
     except ReferenceError_ as exc:

@@ -34,9 +34,7 @@ class Found:
     def refuse(self, line: int, reason: str) -> None:
         self.skipped.append(Skip(f"{self.path}:{line}", reason))
 
-    def offer(
-        self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str
-    ) -> None:
+    def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
         problem = editable_problem(scalar)
         if problem:
@@ -164,7 +162,9 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
         found.offer(scalar, part, marker.body, "marker")
         return
     if marker.part is None:
-        found.refuse(marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest")
+        found.refuse(
+            marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest"
+        )
         return
     if flux is None:  # locating only: the policy does not matter
         found.offer(scalar, marker.part, "", "imagepolicy")

@@ -9,13 +9,12 @@ get double quotes, ``v1.2.3`` and ``8.6.2`` stay plain.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from automator.errors import EditError
-from automator.manifests.document import STR_TAG, CSafeLoader
+from automator.manifests.document import STR_TAG, compose_one
 
 _RESOLVERS = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
@@ -52,13 +51,8 @@ def plain_is_safe(value: str, flow: bool) -> bool:
 
 
 def _reads_back(value: str, flow: bool) -> bool:
-    text = f"[{value}]" if flow else f"k: {value}\n"
-    loader: Any = CSafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except Exception:  # any parse problem means: do not write it plain
+    node = compose_one(f"[{value}]" if flow else f"k: {value}\n")
+    if node is None:
         return False
-    finally:
-        loader.dispose()
     scalar = node.value[0] if flow else node.value[0][1]
     return isinstance(scalar, ScalarNode) and scalar.value == value and scalar.style in ("", None)

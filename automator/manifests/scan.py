@@ -41,7 +41,7 @@ class ScanResult:
 
 
 def is_manifest_path(path: str) -> bool:
-    """True for a repo-relative POSIX path of a YAML file (``*.yaml``, ``*.yml``, ``kustomization``).
+    """True for a repo-relative POSIX YAML path (``*.yaml``, ``*.yml``, ``kustomization``).
 
     Absolute paths and paths with ``..`` are never manifests.
     """
@@ -135,7 +135,9 @@ def check_report(result: ScanResult) -> list[str]:
     """``automator check``: one line per Site and per Skip, in file order."""
     rows: list[tuple[str, int, str]] = []
     for site in result.sites:
-        rows.append((site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({site.origin})"))
+        rows.append(
+            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({site.origin})")
+        )
     for skip in result.skipped:
         file, _, line = skip.where.rpartition(":")
         if not line.isdigit():

@@ -74,7 +74,9 @@ def scalars(path: str, text: str, root: Node) -> list[Scalar]:
             for key_node, value in node.value:
                 name = key_node.value if isinstance(key_node, ScalarNode) else None
                 aliased = via_alias or value.start_mark.index < key_node.end_mark.index
-                children.append((value, name, node, key if key is not None else slot, flow, aliased))
+                children.append(
+                    (value, name, node, key if key is not None else slot, flow, aliased)
+                )
         elif isinstance(node, SequenceNode):
             before = node.start_mark.index
             for item in node.value:

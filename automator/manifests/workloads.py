@@ -142,7 +142,7 @@ def _strays(annotations: dict[str, tuple[str, int]], names: set[str]) -> list[St
         elif key.startswith(OUR_PREFIX) and not value.strip():
             strays.append(Stray(line, f"{key} is empty; write a policy such as semver:~1.4"))
         elif not key.startswith(OUR_PREFIX) and not automated:
-            strays.append(Stray(line, f"{key} has no effect without fluxcd.io/automated: \"true\""))
+            strays.append(Stray(line, f'{key} has no effect without fluxcd.io/automated: "true"'))
     if OUR_PREFIX in annotations and not annotations[OUR_PREFIX][0].strip():
         strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty"))
     return strays
