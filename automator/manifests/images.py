@@ -64,7 +64,7 @@ def image_for(scalar: Scalar, part: Part, fallback_name: str | None = None) -> I
 def sibling_name(scalar: Scalar) -> str | None:
     """The image name the siblings of ``scalar`` spell, registry included."""
     parent = scalar.parent
-    name = _sibling(parent, "newName", "repository", "image")
+    name = _sibling(parent, "newName", "repository") or _bare_name(_sibling(parent, "image"))
     if name is None and scalar.slot == "images":
         name = _sibling(parent, "name")
     if name is None:
@@ -73,6 +73,15 @@ def sibling_name(scalar: Scalar) -> str | None:
     if registry and not name.startswith(registry.rstrip("/") + "/"):
         name = f"{registry.rstrip('/')}/{name}"
     return name
+
+
+def _bare_name(image: str | None) -> str | None:
+    """``image`` when it names a repository without tag or digest (Flux v1 image+tag)."""
+    try:
+        ref = parse_reference(image or "")
+    except ReferenceError_:
+        return None
+    return image if ref.tag is None and ref.digest is None else None
 
 
 def _sibling(parent: object, *keys: str) -> str | None:

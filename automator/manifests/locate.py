@@ -45,9 +45,12 @@ class Found:
         except ManifestError as exc:
             self.refuse(scalar.line, str(exc))
             return
+        previous = self.sites.get(scalar.start)  # a marker keeps the annotation's workload
+        workload = extra.get("workload") or (previous.workload if previous else "")
+        container = extra.get("container") or (previous.container if previous else "")
         site = Site(
             self.path, scalar.line, scalar.start, scalar.end, part, scalar.value, image,
-            policy, origin, extra.get("workload", ""), extra.get("container", ""),
+            policy, origin, workload, container,
         )  # fmt: skip
         self.sites[scalar.start] = site
 

@@ -78,24 +78,23 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
             continue
         if not _POLICY_WORDS.search(data):
             continue  # counted, never parsed: nothing in it names a policy
-        pending.append((path, data))
         if _FLUX_OBJECTS.search(data):
             try:
                 parsed[path] = text, documents = _parse(path, data)
             except ManifestError as exc:
-                skipped.append(Skip(path, _reason(path, exc)))
+                skipped.append(_skip(path, exc))
                 continue
             for document in documents:
                 flux.add(document)
+        pending.append((path, data))
     sites: list[Site] = []
     for path, data in pending:
         try:
             text, documents = parsed.pop(path) if path in parsed else _parse(path, data)
+            found, refused = policy_sites(path, text, documents, flux)
         except ManifestError as exc:
-            if not _FLUX_OBJECTS.search(data):  # already reported in the first pass
-                skipped.append(Skip(path, _reason(path, exc)))
+            skipped.append(_skip(path, exc))
             continue
-        found, refused = policy_sites(path, text, documents, flux)
         sites.extend(found)
         skipped.extend(refused)
     files_scanned = scanned
@@ -125,10 +124,12 @@ def _parse(path: str, data: bytes) -> tuple[str, list[Node]]:
     return decoded.text, documents
 
 
-def _reason(path: str, exc: ManifestError) -> str:
-    """The error's message without the leading path (the Skip already names it)."""
-    message = str(exc)
-    return message[len(path) + 2 :] if message.startswith(f"{path}: ") else message
+def _skip(path: str, exc: ManifestError) -> Skip:
+    """A Skip at ``path`` or ``path:line``, whichever the error names."""
+    match = re.match(rf"{re.escape(path)}(:\d+)?: ", str(exc))
+    if match is None:
+        return Skip(path, str(exc))
+    return Skip(path + (match.group(1) or ""), str(exc)[match.end() :])
 
 
 def check_report(result: ScanResult) -> list[str]:
