@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from automator.manifests import edit_file, scan_files  # noqa: E402
-from automator.model import Change  # noqa: E402
+from automator.manifests import edit_file, scan_files
+from automator.model import Change
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -70,9 +70,9 @@ def render(tree: Any, indent: int, draw: Any) -> list[str]:
     lines: list[str] = []
     if isinstance(tree, dict):
         items = list(tree.items())
-        if items[0][0] == "image" and len(items) == 1 and isinstance(items[0][1], Image):
-            if draw(st.booleans()):  # a flow mapping holding an image
-                return [f"{pad}{{image: {json.dumps(items[0][1].ref)}}}"]
+        lone_image = items[0][0] == "image" and len(items) == 1 and isinstance(items[0][1], Image)
+        if lone_image and draw(st.booleans()):  # a flow mapping holding an image
+            return [f"{pad}{{image: {json.dumps(items[0][1].ref)}}}"]
         for key, value in items:
             lines.extend(entry(f"{pad}{key}:", value, indent, draw))
         return lines
