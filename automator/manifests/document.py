@@ -21,7 +21,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ManifestError(
         "ruamel.yaml's C loader (libyaml) is missing; install it with "
-        "'pip install ruamel.yaml[libyaml]' (ruamel.yaml.clibz)"
+        "'pip install ruamel.yaml.clib' (or ruamel.yaml.clibz)"
     ) from exc
 
 BOM = "\ufeff"
