@@ -1,0 +1,180 @@
+"""Sites in one parsed file: annotations, comment markers, and image-shaped scalars.
+
+Precedence at one scalar: a comment marker (ours or Flux's) wins over a workload
+annotation. A site reached through an alias, or a multi-line / block scalar, is
+reported as a Skip instead of a Site: editing it in place is not possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ruamel.yaml.nodes import Node
+
+from automator.errors import ManifestError
+from automator.manifests.document import scalar_get
+from automator.manifests.fluxv2 import FluxObjects
+from automator.manifests.images import image_for, part_for
+from automator.manifests.markers import Marker, find_markers
+from automator.manifests.walk import Scalar, scalars
+from automator.manifests.workloads import containers
+from automator.model import Part, Site, Skip
+from automator.reference import REFERENCE_RE
+
+
+@dataclass(slots=True)
+class Found:
+    """What one file holds: sites by value offset, and what was refused."""
+
+    path: str
+    sites: dict[int, Site] = field(default_factory=dict)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def refuse(self, line: int, reason: str) -> None:
+        self.skipped.append(Skip(f"{self.path}:{line}", reason))
+
+    def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
+        """Record a site at ``scalar`` unless it cannot be edited in place."""
+        problem = editable_problem(scalar)
+        if problem:
+            self.refuse(scalar.line, problem)
+            return
+        try:
+            image = image_for(scalar, part, extra.pop("fallback_name", None))
+        except ManifestError as exc:
+            self.refuse(scalar.line, str(exc))
+            return
+        previous = self.sites.get(scalar.start)  # a marker keeps the annotation's workload
+        workload = extra.get("workload") or (previous.workload if previous else "")
+        container = extra.get("container") or (previous.container if previous else "")
+        site = Site(
+            self.path, scalar.line, scalar.start, scalar.end, part, scalar.value, image,
+            policy, origin, workload, container,
+        )  # fmt: skip
+        self.sites[scalar.start] = site
+
+
+def editable_problem(scalar: Scalar) -> str:
+    """Why ``scalar`` cannot be rewritten in place, or '' when it can."""
+    if scalar.via_alias:
+        return "reached through an alias (or anchored and aliased); edit the anchor by hand"
+    if scalar.node.style in ("|", ">"):
+        return "a block scalar cannot be edited in place"
+    if scalar.node.start_mark.line != scalar.node.end_mark.line:
+        return "a multi-line scalar cannot be edited in place"
+    return ""
+
+
+def policy_sites(
+    path: str, text: str, documents: list[Node], flux: FluxObjects
+) -> tuple[list[Site], list[Skip]]:
+    """Sites that a policy governs: annotated containers and marked scalars."""
+    found = Found(path)
+    every: list[Scalar] = []
+    for document in documents:
+        walked = scalars(path, text, document)
+        every.extend(walked)
+        _annotated(found, document, walked)
+    _marked(found, text, every, flux)
+    return sorted(found.sites.values(), key=lambda site: site.start), found.skipped
+
+
+def image_scalars(path: str, text: str, documents: list[Node]) -> list[Site]:
+    """Every image-bearing scalar, governed or not (policy ''): for checks and tests."""
+    found = Found(path)
+    every: list[Scalar] = []
+    for document in documents:
+        walked = scalars(path, text, document)
+        every.extend(walked)
+        for scalar in walked:
+            part = _structural_part(scalar)
+            if part is not None:
+                found.offer(scalar, part, "", "structure")
+    _marked(found, text, every, None)
+    return sorted(found.sites.values(), key=lambda site: site.start)
+
+
+def _structural_part(scalar: Scalar) -> Part | None:
+    parent, key, value = scalar.parent, scalar.key, scalar.value
+    if parent is None or key is None:
+        return None
+    if scalar.slot == "images" and scalar_get(parent, "name") is not None:
+        if key in ("newTag", "newName", "digest"):
+            return part_for(scalar)
+        return None
+    if key == "image":
+        if REFERENCE_RE.fullmatch(value) is None:
+            return None
+        return part_for(scalar)
+    if key == "tag" and (scalar_get(parent, "repository") or scalar_get(parent, "image")):
+        return Part.TAG
+    if key == "repository" and scalar_get(parent, "tag") is not None:
+        return Part.NAME
+    return None
+
+
+def _annotated(found: Found, document: Node, walked: list[Scalar]) -> None:
+    listed, strays = containers(document)
+    for stray in strays:
+        found.refuse(stray.line, stray.reason)
+    if not listed:
+        return
+    by_node = {id(scalar.node): scalar for scalar in walked}
+    for container in listed:
+        if not container.policy:
+            continue
+        scalar = by_node.get(id(container.image)) if container.image is not None else None
+        if scalar is None:
+            line = container.image.start_mark.line + 1 if container.image is not None else 0
+            found.refuse(line, f"{container.workload} container {container.name!r}: no image")
+            continue
+        if container.refusal:
+            found.refuse(scalar.line, f"{container.workload}: {container.refusal}")
+            continue
+        found.offer(
+            scalar, Part.REFERENCE, container.policy, container.origin,
+            workload=container.workload, container=container.name,
+        )  # fmt: skip
+
+
+def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects | None) -> None:
+    markers = find_markers(text)
+    if not markers:
+        return
+    by_line: dict[int, list[Scalar]] = {}
+    for scalar in every:
+        by_line.setdefault(scalar.node.end_mark.line + 1, []).append(scalar)
+    for marker in markers:
+        on_line = by_line.get(marker.line, [])
+        if any(scalar.start <= marker.hash_at < scalar.end for scalar in on_line):
+            continue  # the '#' is inside a quoted scalar: not a comment
+        before = [scalar for scalar in on_line if scalar.end <= marker.hash_at]
+        if not before:
+            found.refuse(marker.line, "marker is not on the same line as a scalar value")
+            continue
+        _mark(found, marker, max(before, key=lambda scalar: scalar.end), flux)
+
+
+def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None) -> None:
+    if marker.kind == "automator":
+        if not marker.body:
+            found.refuse(marker.line, "'# automator:' marker names no policy")
+            return
+        part = marker.part or part_for(scalar)
+        found.offer(scalar, part, marker.body, "marker")
+        return
+    if marker.part is None:
+        found.refuse(
+            marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest"
+        )
+        return
+    if flux is None:  # locating only: the policy does not matter
+        found.offer(scalar, marker.part, "", "imagepolicy")
+        return
+    try:
+        target = flux.resolve(marker.body)
+    except ManifestError as exc:
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}")
+        return
+    found.offer(scalar, marker.part, target.policy, "imagepolicy", fallback_name=target.image)

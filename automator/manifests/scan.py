@@ -1,0 +1,148 @@
+"""Scanning a config repo's files for Sites: the pure entry point the engine calls.
+
+The scan gets ``(path, bytes)`` pairs, never opens a file, and runs in two
+passes: Flux ImagePolicy/ImageRepository objects first (a marker may name one
+defined in any file), then the sites. A byte-regex prefilter keeps files that
+cannot hold a policy away from the parser.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ruamel.yaml.nodes import Node
+
+from automator.errors import ManifestError
+from automator.manifests.document import compose, decode, template_key
+from automator.manifests.fluxv2 import FluxObjects
+from automator.manifests.locate import image_scalars, policy_sites
+from automator.model import Site, Skip
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 5 << 20
+# a file without one of these words cannot put any scalar under a policy
+_POLICY_WORDS = re.compile(rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/")
+_FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
+_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Every Site found, every file or marker left alone (with why), and how many files."""
+
+    sites: tuple[Site, ...]
+    skipped: tuple[Skip, ...]
+    files_scanned: int
+
+
+def is_manifest_path(path: str) -> bool:
+    """True for a repo-relative POSIX YAML path (``*.yaml``, ``*.yml``, ``kustomization``).
+
+    Absolute paths and paths with ``..`` are never manifests.
+    """
+    if not _safe_path(path):
+        return False
+    name = PurePosixPath(path).name
+    return name.lower().endswith(_SUFFIXES) or name.lower() == "kustomization"
+
+
+def _safe_path(path: str) -> bool:
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    return ".." not in PurePosixPath(path).parts
+
+
+def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES) -> ScanResult:
+    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes)."""
+    pending: list[tuple[str, bytes]] = []
+    skipped: list[Skip] = []
+    flux = FluxObjects()
+    parsed: dict[str, tuple[str, list[Node]]] = {}
+    scanned = 0
+    for path, data in files:
+        if not is_manifest_path(path):
+            if not _safe_path(path):
+                skipped.append(Skip(path, "not a repo-relative path; refused"))
+            continue
+        scanned += 1
+        if len(data) > max_bytes:
+            skipped.append(Skip(path, f"larger than {max_bytes} bytes"))
+            continue
+        if b"\x00" in data[:8192]:
+            skipped.append(Skip(path, "binary content (NUL byte)"))
+            continue
+        if not _POLICY_WORDS.search(data):
+            continue  # counted, never parsed: nothing in it names a policy
+        if _FLUX_OBJECTS.search(data):
+            try:
+                parsed[path] = text, documents = _parse(path, data)
+            except ManifestError as exc:
+                skipped.append(_skip(path, exc))
+                continue
+            for document in documents:
+                flux.add(document)
+        pending.append((path, data))
+    sites: list[Site] = []
+    for path, data in pending:
+        try:
+            text, documents = parsed.pop(path) if path in parsed else _parse(path, data)
+            found, refused = policy_sites(path, text, documents, flux)
+        except ManifestError as exc:
+            skipped.append(_skip(path, exc))
+            continue
+        sites.extend(found)
+        skipped.extend(refused)
+    files_scanned = scanned
+    logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
+    return ScanResult(tuple(sites), tuple(skipped), files_scanned)
+
+
+def find_image_scalars(path: str, data: bytes) -> list[Site]:
+    """Every image-bearing scalar in one file, with or without a policy (policy '').
+
+    For checks and tests; raises ManifestError when the file cannot be scanned.
+    """
+    text, documents = _parse(path, data)
+    return image_scalars(path, text, documents)
+
+
+def _parse(path: str, data: bytes) -> tuple[str, list[Node]]:
+    decoded = decode(path, data)
+    documents = compose(path, decoded.text)
+    for document in documents:
+        key = template_key(document)
+        if key is not None:
+            raise ManifestError(
+                f"{path}:{key.start_mark.line + 1}: a mapping used as a key; "
+                "a Helm/Go template ({{ }}) is not YAML"
+            )
+    return decoded.text, documents
+
+
+def _skip(path: str, exc: ManifestError) -> Skip:
+    """A Skip at ``path`` or ``path:line``, whichever the error names."""
+    match = re.match(rf"{re.escape(path)}(:\d+)?: ", str(exc))
+    if match is None:
+        return Skip(path, str(exc))
+    return Skip(path + (match.group(1) or ""), str(exc)[match.end() :])
+
+
+def check_report(result: ScanResult) -> list[str]:
+    """``automator check``: one line per Site and per Skip, in file order."""
+    rows: list[tuple[str, int, str]] = []
+    for site in result.sites:
+        rows.append(
+            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({site.origin})")
+        )
+    for skip in result.skipped:
+        file, _, line = skip.where.rpartition(":")
+        if not line.isdigit():
+            file, line = skip.where, "0"
+        rows.append((file, int(line), f"{skip.where}  SKIPPED  {skip.reason}"))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [row[2] for row in rows]

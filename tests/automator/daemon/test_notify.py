@@ -1,0 +1,95 @@
+"""Notifications reach a real HTTP receiver; failures are logged, never raised."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from automator.config import Notifications, NotifyTarget
+from automator.notify import Notifier
+from tests.harness import free_port
+
+
+class Receiver:
+    """A local endpoint that records JSON bodies and answers ``status``."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[tuple[str, dict[str, object]]] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                receiver.bodies.append((self.path, json.loads(self.rfile.read(length))))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+def test_slack_and_webhook_get_their_events(
+    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_URL", receiver.url("/slack/T000/B000/secret-part"))
+    (tmp_path / "hook").write_text(receiver.url("/hook") + "\n")
+    settings = Notifications(
+        slack=NotifyTarget(url_env="SLACK_URL", events=["failure"]),
+        webhook=NotifyTarget(url_file=str(tmp_path / "hook")),
+    )
+    notifier = Notifier(settings)
+    notifier.notify("commit", "fleet", "fleet: pushed abc", commit="abc")
+    notifier.notify("failure", "fleet", "fleet: registry down", error="down")
+    assert receiver.bodies == [
+        ("/hook", {"event": "commit", "source": "fleet", "text": "fleet: pushed abc",
+                   "commit": "abc"}),
+        ("/slack/T000/B000/secret-part", {"text": "fleet: registry down"}),
+        ("/hook", {"event": "failure", "source": "fleet", "text": "fleet: registry down",
+                   "error": "down"}),
+    ]  # fmt: skip
+
+
+def test_refusals_and_dead_endpoints_are_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Receiver(status=500) as refusing:
+        monkeypatch.setenv("HOOK_URL", refusing.url("/hook?token=hunter2"))
+        Notifier(Notifications(webhook=NotifyTarget(url_env="HOOK_URL"))).notify(
+            "commit", "fleet", "x"
+        )
+    monkeypatch.setenv("DEAD_URL", f"http://127.0.0.1:{free_port()}/hook?token=hunter2")
+    dead = Notifier(Notifications(webhook=NotifyTarget(url_env="DEAD_URL"), timeout_seconds=2))
+    with caplog.at_level(logging.WARNING, logger="automator.notify"):
+        dead.notify("failure", "fleet", "y")
+    assert "refused with HTTP 500" in caplog.text
+    assert "webhook notification for fleet failed: ConnectionError" in caplog.text
+    assert "hunter2" not in caplog.text
