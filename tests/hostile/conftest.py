@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.hostile_registry import HostileRegistry
+from tests.harness.hostile_registry import HostileRegistry, gzip_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[HostileRegistry]:
+    gzip_bomb()  # built before any client waits on it
     with HostileRegistry(drip=0.2) as server:
         yield server
 
