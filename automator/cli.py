@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,10 +25,11 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.engine import Outcome, open_repo, reconcile_all, registry_client
+from automator.engine import Outcome, open_repo, reconcile_all, registry_client, scan_source
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
-from automator.manifests import check_report, is_manifest_path, scan_files
+from automator.manifests import check_report
+from automator.model import Skip
 from automator.plan import unified_diff
 from automator.reference import parse_reference
 from automator.registry import RegistryClient
@@ -254,10 +256,11 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     """List every image Site found, and every annotation or marker left unresolved."""
     config = _load(config_path, state_dir=state_dir)
     state = Path(config.state_dir)
-    for source in config.sources:
-        snapshot = open_repo(source, state).fetch()
-        files = [(p, d) for p, d in snapshot.walk(source.paths) if is_manifest_path(p)]
-        for line in check_report(scan_files(files)):
+    for index, source in enumerate(config.sources):
+        snapshot = open_repo(source, state, index).fetch()
+        scan = scan_source(snapshot, source)
+        skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
+        for line in check_report(replace(scan, skipped=(*skipped, *scan.skipped))):
             click.echo(f"{source.name}: {line}")
 
 

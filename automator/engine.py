@@ -30,7 +30,7 @@ from automator.git import (
     SshSigner,
     render_message,
 )
-from automator.manifests import is_manifest_path, scan_files
+from automator.manifests import ScanResult, is_manifest_path, scan_files
 from automator.model import Plan, Skip
 from automator.plan import build_plan
 from automator.pullrequests import GroupResult, forge_from_config, write_pull_requests
@@ -38,6 +38,8 @@ from automator.registry import RegistryCache, RegistryClient, RegistrySettings
 from automator.secrets import secret_from
 
 logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 5 << 20  # a larger YAML file is reported and never read
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,12 @@ def signer(config: Config) -> Signer | None:
     raise ConfigError("write.commit.sign: name ssh_key_file or gpg_key")
 
 
+def scan_source(snapshot: Snapshot, source: Source) -> ScanResult:
+    """Every Site under ``source.paths``; only manifest files within the size limit are read."""
+    files = snapshot.walk(source.paths, accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    return scan_files(files, max_bytes=MAX_FILE_BYTES)
+
+
 class Reconciler:
     """Plans and writes one source; ``dry_run`` plans without writing."""
 
@@ -161,8 +169,7 @@ class Reconciler:
 
     def plan(self, snapshot: Snapshot, source: Source) -> Plan:
         """Scan ``snapshot`` and decide the changes; tags are listed once and reused."""
-        files = [(p, d) for p, d in snapshot.walk(source.paths) if is_manifest_path(p)]
-        scan = scan_files(files)
+        scan = scan_source(snapshot, source)
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]

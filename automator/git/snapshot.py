@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -45,14 +45,28 @@ class Snapshot:
     repo: pygit2.Repository
     commit_id: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    _accept: Callable[[str], bool] | None = field(default=None, repr=False)
+    _max_bytes: int | None = field(default=None, repr=False)
 
     def read(self, path: str) -> bytes:
         tree = self.repo[self.commit_id].peel(pygit2.Tree)
         entry = tree[path]
         return bytes(self.repo[entry.id].peel(pygit2.Blob).data)
 
-    def walk(self, paths: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        """Regular files under ``paths`` (all when empty); symlinks and submodules skipped."""
+    def walk(
+        self,
+        paths: Sequence[str],
+        *,
+        accept: Callable[[str], bool] | None = None,
+        max_bytes: int | None = None,
+    ) -> Iterator[tuple[str, bytes]]:
+        """Regular files under ``paths`` (all when empty); symlinks and submodules skipped.
+
+        Files ``accept`` refuses are passed over unread; files over ``max_bytes`` are
+        recorded in ``skipped`` with their size, unread (only the object header is).
+        """
+        self._accept = accept
+        self._max_bytes = max_bytes
         tree = self.repo[self.commit_id].peel(pygit2.Tree)
         roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")] or [""]
         for root in roots:
@@ -65,7 +79,8 @@ class Snapshot:
             else:
                 obj = tree
             if isinstance(obj, pygit2.Blob):
-                yield root, bytes(obj.data)
+                if self._wanted(root, obj.id):
+                    yield root, bytes(obj.data)
                 continue
             yield from self._walk_tree(obj.peel(pygit2.Tree), root)
 
@@ -77,8 +92,21 @@ class Snapshot:
             if mode == pygit2.enums.FileMode.TREE:
                 yield from self._walk_tree(self.repo[entry.id].peel(pygit2.Tree), path)
             elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
-                yield path, bytes(self.repo[entry.id].peel(pygit2.Blob).data)
+                if self._wanted(path, entry.id):
+                    yield path, bytes(self.repo[entry.id].peel(pygit2.Blob).data)
             elif mode == pygit2.enums.FileMode.LINK:
                 self.skipped.append((path, "symbolic link, not followed"))
             else:
                 self.skipped.append((path, "submodule, not followed"))
+
+    def _wanted(self, path: str, oid: pygit2.Oid) -> bool:
+        if self._accept is not None and not self._accept(path):
+            return False
+        if self._max_bytes is not None:
+            _, size = self.repo.odb.read_header(oid)
+            if size > self._max_bytes:
+                self.skipped.append(
+                    (path, f"{size} bytes, over the {self._max_bytes}-byte limit; not read")
+                )
+                return False
+        return True

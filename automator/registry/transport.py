@@ -13,9 +13,11 @@ import email.utils
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -27,6 +29,8 @@ from automator.registry.hangup import hang_up_at, install
 from automator.registry.settings import RegistrySettings
 
 logger = logging.getLogger(__name__)
+
+ACCEPT_ENCODING = "gzip, deflate"  # decoded by _read_capped, within the body cap
 
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -287,7 +291,7 @@ class Transport:
             resp = self.session.request(
                 method,
                 url,
-                headers=headers,
+                headers={"Accept-Encoding": ACCEPT_ENCODING, **headers},
                 data=data,
                 timeout=timeout,
                 allow_redirects=False,
@@ -322,18 +326,52 @@ def _read_capped(resp: requests.Response, cap: int, deadline: Deadline) -> bytes
             f"{deadline.what}: answer of {int(declared)} bytes is over the {cap}-byte limit;"
             " raise max_body if this registry is trusted",
         )
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := resp.raw.read1(64 * 1024, decode_content=True):  # whatever has arrived
-        size += len(chunk)
-        if size > cap:
-            raise RegistryError(
-                f"{deadline.what}: answer is over the {cap}-byte limit;"
-                " raise max_body if this registry is trusted",
-            )
+    decoder = _decoder(resp.headers.get("Content-Encoding", ""), deadline)
+    body = bytearray()
+
+    def over() -> RegistryError:
+        return RegistryError(
+            f"{deadline.what}: answer is over the {cap}-byte limit;"
+            " raise max_body if this registry is trusted",
+        )
+
+    # decoded here, never more than the cap plus one byte at a time: a gzip bomb
+    # cannot expand in memory past the limit before it is noticed
+    while raw := resp.raw.read1(64 * 1024, decode_content=False):  # whatever has arrived
         deadline.check()
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if decoder is None:
+            body += raw
+        while decoder is not None and raw:
+            try:
+                body += decoder.decompress(raw, cap - len(body) + 1)
+            except zlib.error:
+                raise RegistryError(
+                    f"{deadline.what}: answer's compressed body is corrupt", transient=True
+                ) from None
+            raw = decoder.unconsumed_tail
+            if len(body) > cap:
+                raise over()
+        if len(body) > cap:
+            raise over()
+    if decoder is not None:
+        body += decoder.flush()
+    if len(body) > cap:
+        raise over()
+    return bytes(body)
+
+
+def _decoder(encoding: str, deadline: Deadline) -> Any:
+    """A zlib decompressor for the answer's Content-Encoding, None for identity."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(zlib.MAX_WBITS)
+    raise RegistryError(
+        f"{deadline.what}: answer in unsupported Content-Encoding {encoding[:40]!r}",
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,18 +30,39 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
-    peak_rss_mb: float  # of the CLI process alone, from wait4
+    peak_rss_mb: float  # the CLI process's own peak (VmHWM), read as it exits
+
+
+# Runs the CLI and, as the interpreter exits, writes its own VmHWM. Linux carries the
+# parent's peak RSS into a child's rusage across fork and exec, so wait4's ru_maxrss
+# would count the test runner; VmHWM belongs to the new address space alone.
+PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+def report():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            open(os.environ["AUTOMATOR_TEST_PEAK_FILE"], "w").write(line.split()[1])
+atexit.register(report)
+sys.argv = ["automator", *sys.argv[1:]]
+runpy.run_module("automator", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-    """``python -m automator ARGS`` in a subprocess; its own peak RSS from ``wait4``."""
-    out, err = cwd / "cli.out", cwd / "cli.err"
+    """``python -m automator ARGS`` in a subprocess, with its own peak RSS."""
+    out, err, peak = cwd / "cli.out", cwd / "cli.err", cwd / "cli.peak"
+    peak.unlink(missing_ok=True)
     started = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "automator", *args],
+            [sys.executable, "-c", PEAK_WRAPPER, *args],
             cwd=cwd,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "AUTOMATOR_TEST_PEAK_FILE": str(peak),
+                **(env or {}),
+            },
             stdout=stdout,
             stderr=stderr,
         )
@@ -55,4 +76,5 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
             time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
-    return Run(proc.returncode, out.read_text(), err.read_text(), seconds, usage.ru_maxrss / 1024)
+    peak_kb = int(peak.read_text()) if peak.exists() else usage.ru_maxrss
+    return Run(proc.returncode, out.read_text(), err.read_text(), seconds, peak_kb / 1024)

@@ -6,6 +6,7 @@ scanner and for the real one in ``automator/manifests/``.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.harness.gitserver import GitDaemon, git, make_bare_repo
@@ -61,3 +62,46 @@ def test_hostile_files_are_skipped_and_the_good_one_still_updates(
     assert changed == ["apps/good.yaml"]
     assert git("show", "main:apps/good.yaml", cwd=remote) == good.replace(":1.4.2", ":1.4.3")
     assert git("show", "main:outside/secret.yaml", cwd=remote).count(":1.4.2") == 1
+
+
+def test_a_200_mb_yaml_file_is_reported_and_never_read(
+    tmp_path: Path, hostile: HostileRegistry, git_daemon: GitDaemon
+) -> None:
+    image = f"{hostile.host}/evil/app"
+    good = DEPLOYMENT.format(name="good", image=image)
+    remote = make_bare_repo(git_daemon.base / "fleet.git", {"apps/good.yaml": good})
+    work = tmp_path / "work"
+    git("clone", "-q", str(remote), str(work))
+    # stream 200 MB of valid YAML straight into the object database: no 200 MB file on disk
+    writer = subprocess.Popen(
+        ["git", "-c", "safe.directory=*", "hash-object", "-w", "--stdin"],
+        cwd=work, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert writer.stdin is not None and writer.stdout is not None
+    line = b"- image: " + image.encode() + b":1.4.2  # automator: semver:~1.4\n"
+    chunk = line * ((1 << 20) // len(line) + 1)
+    for _ in range(200):
+        writer.stdin.write(chunk[: 1 << 20])
+    writer.stdin.close()
+    oid = writer.stdout.read().decode().strip()
+    assert writer.wait() == 0
+    git("update-index", "--add", "--cacheinfo", f"100644,{oid},apps/huge.yaml", cwd=work)
+    git("commit", "-qm", "a 200 MB values file", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    config = tmp_path / "automator.yaml"
+    config.write_text(
+        f"sources:\n  - name: fleet\n    url: {git_daemon.url('fleet.git')}\n"
+        "    paths: [apps]\nwrite: {mode: push}\n"
+        f"registries:\n  - host: {hostile.host}\n    insecure: true\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+    )
+    result = run_cli("check", "--config", str(config), cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "apps/huge.yaml  SKIPPED  209715200 bytes, over the 5242880-byte limit" in result.stdout
+    assert "apps/good.yaml:" in result.stdout
+    assert result.peak_rss_mb < 150, result.peak_rss_mb
+    run = run_cli("run", "--once", "--config", str(config), cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.peak_rss_mb < 150, run.peak_rss_mb
+    assert git("show", "main:apps/good.yaml", cwd=remote) == good.replace(":1.4.2", ":1.4.3")
+    assert git("diff", "--name-only", "HEAD~1", "main", cwd=remote).split() == ["apps/good.yaml"]
