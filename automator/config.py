@@ -142,6 +142,8 @@ class Registry(_Model):
     client_key: str | None = None
     requests_per_second: float = Field(default=20.0, ge=0)  # 0: no limit
     max_concurrency: int = Field(default=4, ge=1)
+    # token realms on other domains that may receive this registry's credentials
+    token_realm_hosts: list[str] = Field(default_factory=list)
 
 
 class Webhooks(_Model):

@@ -77,6 +77,7 @@ def registry_settings(config: Config) -> list[RegistrySettings]:
                 client_key=entry.client_key,
                 requests_per_second=entry.requests_per_second,
                 max_concurrency=entry.max_concurrency,
+                token_realm_hosts=tuple(h.lower() for h in entry.token_realm_hosts),
             )
         )
     return result

@@ -9,14 +9,16 @@ host itself (Basic) and to the token realm its challenge names, never elsewhere.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import logging
 import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import docker.auth
 import docker.errors
@@ -26,6 +28,8 @@ from automator.reference import DOCKER_HUB
 from automator.registry.settings import RegistrySettings
 from automator.registry.transport import Deadline, Transport, origin
 from automator.secrets import Secret
+
+logger = logging.getLogger(__name__)
 
 CLIENT_ID = "automator"
 TOKEN_LIMIT = 256 * 1024
@@ -216,8 +220,18 @@ class Authenticator:
         scheme = origin(realm)[0]
         if scheme not in ("http", "https"):
             raise RegistryError(f"{settings.key}: token realm {realm[:80]!r} is not an http(s) URL")
-        # Credentials never travel in clear text unless the registry itself is plain HTTP.
-        may_send = scheme == "https" or settings.insecure
+        # Credentials never travel in clear text unless the registry itself is plain HTTP,
+        # and only to a realm the registry can vouch for.
+        trusted = realm_trusted(realm, settings)
+        may_send = (scheme == "https" or settings.insecure) and trusted
+        has_secret = creds.password is not None or creds.identity_token is not None
+        if not trusted and has_secret:
+            logger.warning(
+                "%s: token realm %s is on another domain; asking for an anonymous token."
+                " List its host in token_realm_hosts if it is this registry's",
+                settings.key,
+                origin(realm)[1][:80],
+            )
         params = {"service": challenge.service, "scope": scope}
         pairs = [("service", challenge.service)] + [("scope", s) for s in scope.split()]
         query = urlencode([(k, v) for k, v in pairs if v], safe=":/,")
@@ -269,6 +283,33 @@ class Authenticator:
             )
         margin = min(30.0, lifetime * 0.1)  # renew a little early
         return _Token(f"Bearer {value}", time.monotonic() + max(1.0, lifetime - margin))
+
+
+def realm_trusted(realm: str, settings: RegistrySettings) -> bool:
+    """May ``settings``' credentials go to ``realm``?
+
+    Yes for the registry's own host, its parent domain and that domain's other hosts
+    (``registry-1.docker.io`` -> ``auth.docker.io``, ``registry.gitlab.com`` ->
+    ``gitlab.com``), and for hosts listed in ``token_realm_hosts``.
+    """
+    realm_host = (urlsplit(realm).hostname or "").lower()
+    registry_host = (urlsplit(settings.api_base).hostname or "").lower()
+    if not realm_host:
+        return False
+    if realm_host == registry_host or realm_host in settings.token_realm_hosts:
+        return True
+    parent = registry_host.partition(".")[2]
+    if parent.count(".") < 1 or _is_address(registry_host):
+        return False
+    return realm_host == parent or realm_host.endswith("." + parent)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _token_key(challenge: Challenge, scope: str) -> tuple[str, str, str]:

@@ -25,6 +25,9 @@ class RegistrySettings:
     client_key: str | None = None  # its key, when not in client_cert
     requests_per_second: float = 20.0  # 0 means no rate limit
     max_concurrency: int = 4  # requests in flight to this host at once
+    # token realms on other hosts that may receive this registry's credentials
+    # (the registry's own host and its parent domain are trusted already)
+    token_realm_hosts: tuple[str, ...] = ()
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     deadline: float = 120.0  # seconds for one call (a tag listing, a digest), retries included
