@@ -16,6 +16,7 @@ import click
 
 import policies
 from automator import __version__
+from automator.adapters import open_repo, registry_client
 from automator.catalog import RegistryCatalog
 from automator.config import (
     Config,
@@ -25,7 +26,7 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.engine import Outcome, open_repo, reconcile_all, registry_client, scan_source
+from automator.engine import Outcome, reconcile_all, scan_source
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
 from automator.manifests import check_report

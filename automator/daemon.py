@@ -31,9 +31,10 @@ from urllib.parse import urlsplit
 import requests
 
 from automator import metrics
+from automator.adapters import open_repo, registry_client
 from automator.catalog import RegistryCatalog
 from automator.config import Config, Source, parse_listen
-from automator.engine import Outcome, Reconciler, open_repo, registry_client
+from automator.engine import Outcome, Reconciler
 from automator.errors import AutomatorError, Cancelled, ConfigError
 from automator.logs import register_secret
 from automator.notify import Notifier
