@@ -8,6 +8,7 @@ code that needs it. Nothing here is mocked: the registry is Debian's
 from __future__ import annotations
 
 import socket
+import subprocess
 
 
 def free_port() -> int:
@@ -20,3 +21,15 @@ def free_port() -> int:
 
 class MissingServer(RuntimeError):
     """A server binary is not installed; the message says how to install it."""
+
+
+def terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL if it has not exited in 10 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.harness import MissingServer, free_port
+from tests.harness import MissingServer, free_port, terminate
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Person",
@@ -103,13 +103,7 @@ class GitDaemon:
         raise TimeoutError(f"git daemon on port {self.port} did not listen in {timeout}s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         self.proc = None
 
     def __enter__(self) -> GitDaemon:

@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from tests.harness import MissingServer, free_port
+from tests.harness import MissingServer, free_port, terminate
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -141,13 +141,7 @@ class Registry:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         self.proc = None
 
     def __enter__(self) -> Registry:

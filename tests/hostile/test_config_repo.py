@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.e2e.test_skeleton import write_config
 from tests.harness.gitserver import GitDaemon, git, make_bare_repo
 from tests.harness.hostile_registry import HostileRegistry
 from tests.hostile.conftest import run_cli
@@ -46,13 +47,7 @@ def test_hostile_files_are_skipped_and_the_good_one_still_updates(
     git("add", "-A", cwd=work)
     git("commit", "-qm", "hostile links", cwd=work)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
-    config = tmp_path / "automator.yaml"
-    config.write_text(
-        f"sources:\n  - name: fleet\n    url: {git_daemon.url('fleet.git')}\n"
-        "    paths: [apps]\nwrite: {mode: push}\n"
-        f"registries:\n  - host: {hostile.host}\n    insecure: true\n"
-        f"state_dir: {tmp_path / 'state'}\n"
-    )
+    config = write_config(tmp_path / "automator.yaml", git_daemon.url("fleet.git"), hostile.host)
     result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path, timeout=60)
     assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])  # no crash
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
@@ -88,13 +83,7 @@ def test_a_200_mb_yaml_file_is_reported_and_never_read(
     git("update-index", "--add", "--cacheinfo", f"100644,{oid},apps/huge.yaml", cwd=work)
     git("commit", "-qm", "a 200 MB values file", cwd=work)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
-    config = tmp_path / "automator.yaml"
-    config.write_text(
-        f"sources:\n  - name: fleet\n    url: {git_daemon.url('fleet.git')}\n"
-        "    paths: [apps]\nwrite: {mode: push}\n"
-        f"registries:\n  - host: {hostile.host}\n    insecure: true\n"
-        f"state_dir: {tmp_path / 'state'}\n"
-    )
+    config = write_config(tmp_path / "automator.yaml", git_daemon.url("fleet.git"), hostile.host)
     result = run_cli("check", "--config", str(config), cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "apps/huge.yaml  SKIPPED  209715200 bytes, over the 5242880-byte limit" in result.stdout
