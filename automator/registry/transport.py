@@ -24,6 +24,7 @@ import requests
 import tenacity
 import urllib3
 
+from automator import metrics
 from automator.errors import RegistryError
 from automator.registry.hangup import hang_up_at, install
 from automator.registry.settings import RegistrySettings
@@ -78,7 +79,8 @@ class Reply:
 class HostBudget:
     """Requests per second and requests in flight allowed to one host."""
 
-    def __init__(self, requests_per_second: float, max_concurrency: int) -> None:
+    def __init__(self, requests_per_second: float, max_concurrency: int, host: str = "") -> None:
+        self.host = host
         self.base_rate = requests_per_second
         self.rate = requests_per_second
         self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
@@ -110,6 +112,8 @@ class HostBudget:
                 transient=True,
             )
         if at > now:
+            metrics.RATE_LIMIT_WAITS.labels(host=self.host).inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.labels(host=self.host).inc(at - now)
             time.sleep(at - now)
 
     def slow_down(self, wait: float) -> None:
@@ -163,7 +167,9 @@ class Transport:
         with self._lock:
             budget = self._budgets.get(host)
             if budget is None:
-                budget = HostBudget(settings.requests_per_second, settings.max_concurrency)
+                budget = HostBudget(
+                    settings.requests_per_second, settings.max_concurrency, settings.key
+                )
                 self._budgets[host] = budget
             return budget
 
