@@ -3,13 +3,16 @@ whose every request and response is checked against GitHub's OpenAPI description
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_skeleton import DEPLOYMENT, automator, commits
+from tests.e2e.test_skeleton import DEPLOYMENT, ROOT, automator, commits
 from tests.harness.fakeforge import FakeForge
 from tests.harness.forgespec import OpenApiCheck, load
 from tests.harness.gitserver import GitDaemon, git, make_bare_repo
@@ -121,3 +124,30 @@ def test_new_tag_opens_then_updates_then_closes_one_pr(
     assert "pull request closed" in log
     assert fake.open_prs() == []
     assert [b for b in branches(remote) if b.startswith("automator/")] == []
+
+
+def test_two_processes_racing_open_one_pull_request(
+    setup: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote, config, fake = (setup[k] for k in ("remote", "config", "fake"))
+    assert isinstance(remote, Path) and isinstance(fake, FakeForge)
+    monkeypatch.setenv("E2E_GITHUB_TOKEN", TOKEN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert isinstance(config, Path)
+    racers = []
+    for n in range(2):
+        # each process keeps its own bare clone, as two replicas would
+        own = tmp_path / f"racer{n}.yaml"
+        own.write_text(config.read_text().replace("/state", f"/state{n}"))
+        command = [sys.executable, "-m", "automator", "run", "--once", "--config", str(own)]
+        racers.append(
+            subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        )
+    for proc in racers:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert len(fake.open_prs()) == 1
+    assert len(fake.prs) == 1
+    branch = [b for b in branches(remote) if b.startswith("automator/")]
+    assert len(branch) == 1
+    assert git("rev-list", "--count", f"main..{branch[0]}", cwd=remote).strip() == "1"
