@@ -22,6 +22,7 @@ REVISION = "org.opencontainers.image.revision"
 HOMEPAGE = "org.opencontainers.image.url"
 TITLE_MAX = 200
 ROWS_MAX = 100
+BODY_MAX = 60_000  # GitHub refuses a body over 65,536 characters; GitLab and Gitea allow more
 TEXT_MAX = 300
 MARKER_RE = re.compile(r"<!-- automator:group=(\S+) -->")
 
@@ -78,8 +79,18 @@ def render_pr(
         for row, found in links:
             if found:
                 lines.append(f"- {_code(row.image)} {_code(row.new)}: {', '.join(found)}")
-    lines += ["", "---", FOOTER, ""]
-    return _title(rows), "\n".join(lines)
+    return _title(rows), _capped(lines)
+
+
+def _capped(lines: list[str]) -> str:
+    """The body from ``lines`` and the footer, cut at a line to stay under ``BODY_MAX``."""
+    body = "\n".join(lines)
+    end = "\n".join(["", "---", FOOTER, ""])
+    if len(body) + len(end) <= BODY_MAX:
+        return body + end
+    note = f"\n\nThe description was cut at {BODY_MAX} characters; the commit lists every change."
+    keep = body.rfind("\n", 0, BODY_MAX - len(end) - len(note))
+    return body[:keep] + note + end
 
 
 def marker(group: str) -> str:

@@ -111,3 +111,23 @@ def test_marker_round_trips_and_stays_a_comment(group: str) -> None:
 
 def test_body_without_marker_is_not_ours() -> None:
     assert group_of("a pull request someone else wrote") is None
+
+
+def test_a_huge_group_stays_under_the_forges_body_limit() -> None:
+    from automator.forges.content import BODY_MAX, FOOTER
+
+    long = "w" * 600
+    many = [
+        change(
+            file=f"clusters/{n}/{long}.yaml",
+            old=f"ghcr.io/acme/app{n}:1.0.0",
+            new=f"ghcr.io/acme/app{n}:1.0.1",
+            workload=f"Deployment/{long}{n}",
+        )
+        for n in range(100)
+    ]
+    _, body = render_pr(many, group="all")
+    assert len(body) <= BODY_MAX
+    assert group_of(body) == "all", "the marker survives the cut"
+    assert "The description was cut at 60000 characters" in body
+    assert body.endswith(f"---\n{FOOTER}\n")
