@@ -10,8 +10,11 @@ fails at once.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,10 +33,13 @@ class _Watch:
     def __init__(self) -> None:
         self.connection: HTTPConnection | None = None
         self.fired = False
+        self.done = False  # the request finished; the watchdog must leave it alone
         self._lock = threading.Lock()
 
     def fire(self) -> None:
         with self._lock:
+            if self.done:
+                return
             self.fired = True
             sock = getattr(self.connection, "sock", None)
             if isinstance(sock, socket.socket):
@@ -74,16 +80,58 @@ def install(session: requests.Session) -> None:
             adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
 
 
+class _Watchdog:
+    """One thread for every armed request: it sleeps until the earliest deadline.
+
+    A thread per request (``threading.Timer``) cost more than a warm registry
+    request itself; a heap with lazy removal costs a push and a flag.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="registry-hangup", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)  # finished requests, removed lazily
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                when, _, watch = self._heap[0]
+                left = when - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+            watch.fire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextmanager
 def hang_up_at(seconds: float) -> Iterator[_Watch]:
     """Cut this thread's request if it is still reading after ``seconds``."""
     watch = _Watch()
     _current.watch = watch
-    timer = threading.Timer(max(0.0, seconds), watch.fire)
-    timer.daemon = True
-    timer.start()
+    _WATCHDOG.arm(max(0.0, seconds), watch)
     try:
         yield watch
     finally:
-        timer.cancel()
+        with watch._lock:
+            watch.done = True
         _current.watch = None
