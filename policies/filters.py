@@ -4,23 +4,31 @@ Patterns are Python ``re`` with Go-like meaning: ``filter=`` and ``regex:`` sear
 unanchored (Go ``FindStringSubmatch``), so anchor with ``^...$`` to match whole tags.
 ``extract=`` is a Go ``Regexp.Expand`` template: ``$name``, ``${name}``, ``$1``, ``$$``.
 
-Bounds: Python's ``re`` backtracks, so a hostile pattern can take exponential time.
-We cap what we can: patterns longer than 512 characters are refused when the policy
-is read, tags longer than 128 characters (the OCI limit) are refused before any
-pattern runs, and :func:`backtracking_problem` refuses the shapes that backtrack
-exponentially: a repetition inside a repetition (``(a+)+``) and alternatives that
-can start alike inside a repetition (``(a|ab)+``). Polynomial shapes (``.*.*.*x``)
-remain a known gap (RE2 or a match timeout would close it).
+Bounds: user patterns run on the ``regex`` module (``re``-compatible syntax in its
+V0 mode), which avoids most of ``re``'s pathological backtracking and, above all,
+takes a timeout: every match gets at most ``MATCH_SECONDS`` and one decision at most
+``SELECT_SECONDS`` of pattern time (:class:`PatternClock`), so no pattern can stall
+a caller. Before that, patterns longer than 512 characters are refused when the
+policy is read, tags longer than 128 characters (the OCI limit) are refused before
+any pattern runs, and :func:`backtracking_problem` refuses the shapes that
+backtrack exponentially in ``re`` (a repetition inside a repetition, ``(a+)+``;
+alternatives that can start alike inside a repetition, ``(a|ab)+``), so a policy
+means the same under either engine.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
+import regex
+
 MAX_PATTERN_CHARS: Final = 512
+MATCH_SECONDS: Final = 0.1  # one pattern on one tag
+SELECT_SECONDS: Final = 5.0  # every pattern of one decision on every tag
 MAX_TAG_CHARS: Final = 128
 COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
 
@@ -90,7 +98,53 @@ def is_cosign_artefact(tag: str) -> bool:
     return tag.endswith(COSIGN_SUFFIXES)
 
 
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
+Pattern = regex.Pattern[str]
+Match = regex.Match[str]
+
+
+class PatternTooSlow(Exception):
+    """A user pattern ran past its time bound on ``tag``."""
+
+    def __init__(self, pattern: str, tag: str, seconds: float) -> None:
+        super().__init__(pattern, tag, seconds)
+        self.pattern, self.tag, self.seconds = pattern, tag, seconds
+
+
+class PatternClock:
+    """The pattern time one decision may spend; hands out per-match timeouts.
+
+    Every match runs with ``MATCH_SECONDS``; the decision's total is checked every
+    ``CHECK_EVERY`` matches, so it ends within its budget plus that many timeouts.
+    """
+
+    CHECK_EVERY: Final = 16
+
+    def __init__(self, budget: float = SELECT_SECONDS) -> None:
+        self._until = time.monotonic() + budget
+        self._calls = 0
+
+    def bind(self, method: Callable[..., Match | None]) -> Callable[[str], Match | None]:
+        """``method`` (a compiled pattern's search/fullmatch) under this clock."""
+        pattern = getattr(getattr(method, "__self__", None), "pattern", "?")
+
+        def run(tag: str) -> Match | None:
+            self._calls += 1
+            if not self._calls % self.CHECK_EVERY and time.monotonic() > self._until:
+                raise PatternTooSlow(pattern, tag, SELECT_SECONDS)
+            try:
+                return method(tag, timeout=MATCH_SECONDS)
+            except TimeoutError:
+                raise PatternTooSlow(pattern, tag, MATCH_SECONDS) from None
+
+        return run
+
+
+def compile_pattern(value: str) -> Pattern:
+    """A user regular expression (``re`` syntax); raises ``regex.error``."""
+    return regex.compile(value, regex.V0)
+
+
+def glob_to_regex(pattern: str) -> Pattern:
     """Compile a glob (``*`` any run, ``?`` one character, ``[...]`` a class) to a regex.
 
     Flux v1 globs only know ``*``; Argo's ignore globs (Go ``filepath.Match``) also have
@@ -113,10 +167,10 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(char))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return regex.compile("".join(out), regex.V0 | regex.DOTALL)
 
 
-def expand(template: str, match: re.Match[str]) -> str:
+def expand(template: str, match: Match) -> str:
     """Go ``Regexp.ExpandString``: unknown or unmatched groups expand to ``""``."""
     out: list[str] = []
     i = 0
@@ -134,7 +188,7 @@ def expand(template: str, match: re.Match[str]) -> str:
     return "".join(out)
 
 
-def compile_template(template: str) -> Callable[[re.Match[str]], str]:
+def compile_template(template: str) -> Callable[[Match], str]:
     """``expand`` bound to ``template``; a lone ``$name`` becomes one group lookup."""
     names = template_names(template)
     if len(names) == 1 and template in (f"${names[0]}", f"${{{names[0]}}}"):
@@ -171,7 +225,7 @@ def _reference(template: str, at: int) -> tuple[str | None, int]:
     return m.group(0), m.end()
 
 
-def _group(match: re.Match[str], name: str) -> str:
+def _group(match: Match, name: str) -> str:
     try:
         value = match.group(int(name) if name.isdigit() else name)
     except IndexError:  # no such group: Go expands it to nothing

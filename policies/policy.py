@@ -31,11 +31,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+import regex
+
 from policies.constraints import Constraints, parse_constraint
 from policies.errors import PolicyError
 from policies.filters import (
     MAX_PATTERN_CHARS,
+    Pattern,
     backtracking_problem,
+    compile_pattern,
     glob_to_regex,
     tag_problem,
     template_names,
@@ -72,11 +76,11 @@ class Policy:
     order: str
     descending: bool = False
     constraints: Constraints | None = None
-    match: re.Pattern[str] | None = None
-    filter: re.Pattern[str] | None = None
+    match: Pattern | None = None
+    filter: Pattern | None = None
     extract: str | None = None
     ignore: tuple[str, ...] = ()
-    ignore_patterns: tuple[re.Pattern[str], ...] = ()
+    ignore_patterns: tuple[Pattern, ...] = ()
     prerelease: bool = False
     strict: bool = False
     min_age: timedelta | None = None
@@ -180,13 +184,13 @@ def _constraints(text: str, head: Part, value: str | None, include: bool) -> Con
         raise policy_error(text, head.value_at, f"a semver range: {exc}") from None
 
 
-def _regex(text: str, part: Part) -> re.Pattern[str]:
+def _regex(text: str, part: Part) -> Pattern:
     value = part.value or ""
     if len(value) > MAX_PATTERN_CHARS:
         raise policy_error(text, part.value_at, f"a pattern of at most {MAX_PATTERN_CHARS} chars")
     try:
-        compiled = re.compile(value)
-    except re.error as exc:
+        compiled = compile_pattern(value)
+    except regex.error as exc:
         raise policy_error(text, part.value_at, f"a regular expression: {exc}") from None
     if problem := backtracking_problem(value):
         raise policy_error(
@@ -204,7 +208,7 @@ def _filter_fields(
     pattern = None
     if "filter" in options:
         pattern = fields["filter"] = _regex(text, options["filter"][0])
-    elif kind == "regex" and isinstance(match, re.Pattern):
+    elif kind == "regex" and isinstance(match, regex.Pattern):
         pattern = match
     if "extract" in options:
         part = options["extract"][0]

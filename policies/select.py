@@ -33,7 +33,14 @@ from typing import Final
 
 from policies.decision import Candidate, Decision, Refusal, refusal
 from policies.errors import VersionError
-from policies.filters import COSIGN_SUFFIXES, MAX_TAG_CHARS, compile_template, tag_problem
+from policies.filters import (
+    COSIGN_SUFFIXES,
+    MAX_TAG_CHARS,
+    PatternClock,
+    PatternTooSlow,
+    compile_template,
+    tag_problem,
+)
 from policies.policy import Policy
 from policies.semver import VersionKey, loose_key, parse_flux, parse_version, try_version
 
@@ -73,7 +80,24 @@ def select_tag(
     listed = _merge(candidates)
     if policy.kind == "digest":
         return _follow(policy, listed, current)
-    admit = _admitter(policy)
+    try:
+        return _select(policy, listed, current, now, PatternClock())
+    except PatternTooSlow as slow:
+        reason = (
+            f"pattern {slow.pattern[:80]!r} ran past its time bound on tag {slow.tag[:40]!r};"
+            " simplify the pattern"
+        )
+        return Decision(None, reason, (), current, len(listed), failed=True)
+
+
+def _select(
+    policy: Policy,
+    listed: dict[str, Known],
+    current: str | None,
+    now: datetime | None,
+    clock: PatternClock,
+) -> Decision:
+    admit = _admitter(policy, clock)
     keyer = _keyer(policy)
     needs_created = policy.needs_created
     now = now or datetime.now(UTC)
@@ -120,13 +144,13 @@ def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
     return out
 
 
-def _admitter(policy: Policy) -> Callable[[str], str | Refusal]:
+def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refusal]:
     """For each tag, the value to order it by (extracted or the tag) or why it is refused."""
     plain = policy.match is None and policy.filter is None
-    value_of = _extractor(policy)
+    value_of = _extractor(policy, clock)
     unselected = f"does not match {_selection(policy)}"
     ignores = [
-        (p.fullmatch, f"matches ignore={g}")
+        (clock.bind(p.fullmatch), f"matches ignore={g}")
         for g, p in zip(policy.ignore, policy.ignore_patterns, strict=True)
     ]
     valid = _TAG.fullmatch
@@ -153,14 +177,14 @@ def _invalid(tag: str) -> str:
 
 def extracted(policy: Policy, tag: str) -> str | None:
     """What ``policy`` orders ``tag`` by, or None when its selection or filter refuses it."""
-    return _extractor(policy)(tag)
+    return _extractor(policy, PatternClock())(tag)
 
 
-def _extractor(policy: Policy) -> Callable[[str], str | None]:
+def _extractor(policy: Policy, clock: PatternClock) -> Callable[[str], str | None]:
     select = policy.match
     if select is not None:
-        find = select.search if policy.kind == "regex" else select.fullmatch
-    search = policy.filter.search if policy.filter is not None else None
+        find = clock.bind(select.search if policy.kind == "regex" else select.fullmatch)
+    search = clock.bind(policy.filter.search) if policy.filter is not None else None
     template = compile_template(policy.extract) if policy.extract is not None else None
 
     def value_of(tag: str) -> str | None:

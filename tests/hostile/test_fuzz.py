@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,8 +119,40 @@ def test_the_patterns_we_accept_stay_fast_on_the_worst_tags() -> None:
     tags = ["a" * (MAX_TAG_CHARS - 1) + "!", "1." * 63 + "!", "foo" * 42 + "!", "main-" + "a" * 120]
     for pattern in accepted:
         compiled = parse_policy(f"regex:{pattern}").match
-        assert isinstance(compiled, re.Pattern)
+        assert isinstance(compiled, regex.Pattern)
         started = time.perf_counter()
         for tag in tags:
             compiled.search(tag)
+        assert time.perf_counter() - started < 1.0, pattern
+
+
+SLOW = r"^(.*)(.*)(.*)(.*)(.*)\5\4\3\2\1$"  # backreferences: slow in any backtracking engine
+
+
+def test_a_pattern_that_runs_past_its_time_bound_fails_the_decision_quickly() -> None:
+    from policies import select_tag
+    from policies.filters import MATCH_SECONDS
+
+    worst = "a" * (MAX_TAG_CHARS - 1) + "b"
+    started = time.perf_counter()
+    decision = select_tag(parse_policy(f"regex:{SLOW}"), ["1.0", worst, "2.0"], None)
+    elapsed = time.perf_counter() - started
+    assert decision.failed and decision.tag is None
+    assert (
+        "ran past its time bound" in decision.reason and "simplify the pattern" in decision.reason
+    )
+    assert elapsed < MATCH_SECONDS + 1.0, elapsed
+
+
+def test_polynomial_shapes_stay_fast() -> None:
+    """Shapes re needs seconds or minutes for (40 s for the first) take milliseconds here."""
+    from policies import select_tag
+
+    tags = ["1" * (MAX_TAG_CHARS - 1) + "z", "a" * MAX_TAG_CHARS, "1.0.0"]
+    for pattern in (r"\d*\d*\d*\d*\d*y", r".*.*.*.*.*x", r"(.*a){5}b"):
+        if backtracking_problem(pattern):
+            continue
+        started = time.perf_counter()
+        decision = select_tag(parse_policy(f"regex:{pattern}"), tags, None)
+        assert not decision.failed, decision.reason
         assert time.perf_counter() - started < 1.0, pattern
