@@ -71,8 +71,9 @@ def main() -> int:
             )
             print(f"config repo {daemon.url('fleet.git')}; config {config}\n")
             print(f"$ automator run --once --config {config}")
+            command = ["automator", "--log-format", "text", "run", "--once", "--config"]
             result = subprocess.run(
-                [sys.executable, "-m", "automator", "run", "--once", "--config", str(config)],
+                [sys.executable, "-m", *command, str(config)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
