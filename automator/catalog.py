@@ -123,3 +123,18 @@ class RegistryCatalog:
 
     def digest(self, image: ImageRef, tag: str) -> str:
         return self.client.digest(image, tag)
+
+    def labels(self, images: Iterable[ImageRef]) -> dict[str, dict[str, str]]:
+        """OCI labels of each image's config, by reference; best effort, never raises.
+
+        One config blob per new image, kept by digest in the registry cache.
+        """
+        found: dict[str, dict[str, str]] = {}
+        for image in images:
+            if str(image) in found or image.tag is None:
+                continue
+            try:
+                found[str(image)] = dict(self.client.image_info(image, image.tag).labels)
+            except RegistryError as exc:
+                logger.debug("%s: no labels: %s", image, exc)
+        return found

@@ -116,7 +116,10 @@ def write_pull_requests(
             push_branch=branch,
             force=True,
         )
-        content = render_pr(last, group=key) if last else None
+        content = None
+        if last:
+            labels_from_oci = reconciler.catalog.labels(c.image for c in last)
+            content = render_pr(last, group=key, labels_from_oci=labels_from_oci)
         pr, outcome = sync_pr(
             forge, head=branch, base=source.branch, content=content, labels=labels
         )

@@ -19,6 +19,10 @@ from tests.harness.gitserver import GitDaemon, git, make_bare_repo
 from tests.harness.registry import Pusher, Registry
 
 TOKEN = "ghp-e2e-secret-token"
+LABELS = {
+    "org.opencontainers.image.source": "https://github.com/acme/api",
+    "org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567",
+}
 
 
 def branches(remote: Path) -> list[str]:
@@ -31,7 +35,7 @@ def setup(
     tmp_path: Path, registry: Registry, pusher: Pusher, git_daemon: GitDaemon
 ) -> Iterator[dict[str, object]]:
     repo = f"acme/api-{uuid.uuid4().hex[:8]}"
-    pusher.tag(repo, ["1.4.2", "1.4.3"])
+    pusher.tag(repo, ["1.4.2", "1.4.3"], labels=LABELS)
     image = f"{registry.host}/{repo}"
     remote = make_bare_repo(
         git_daemon.base / "fleet.git", {"apps/api.yaml": DEPLOYMENT.format(image=image)}
@@ -101,6 +105,10 @@ def test_new_tag_opens_then_updates_then_closes_one_pr(
     assert pr.title == f"Update {image} to 1.4.3"
     assert "<!-- automator:group=image/" in pr.body and "semver:~1.4" in pr.body
     assert pr.labels == ["dependencies"]
+    # links from the image's OCI labels, read from its config blob
+    assert "[source](https://github.com/acme/api)" in pr.body
+    assert "[commit 0123456](https://github.com/acme/api/commit/0123456789abcdef" in pr.body
+    assert "[release notes](https://github.com/acme/api/releases/tag/1.4.3)" in pr.body
 
     # a newer tag updates the same pull request in place
     pusher.tag(str(setup["repo"]), ["1.4.4"])
