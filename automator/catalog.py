@@ -12,11 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
 import policies
 from automator.errors import AutomatorError, RegistryError
 from automator.reference import ImageRef
-from automator.registry import RegistryClient
+from automator.registry import ImageInfo
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,22 @@ MAX_BUILD_TIMES = 500
 ERROR_TTL = 5.0  # seconds a failed listing is reused before the registry is asked again
 
 
+class Registry(Protocol):
+    """What the catalog asks of a registry client (``automator.registry.RegistryClient``)."""
+
+    def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
+        """Each repository's tags by canonical name, or the error that stopped its listing."""
+        ...
+
+    def digest(self, image: ImageRef, tag: str | None = None) -> str: ...
+
+    def image_info(
+        self, image: ImageRef, tag: str | None = None, platform: str | None = None
+    ) -> ImageInfo: ...
+
+
 class RegistryCatalog:
-    """Implements ``automator.plan.Catalog`` over a RegistryClient; thread-safe.
+    """Implements ``automator.plan.Catalog`` over a registry client; thread-safe.
 
     Without ``max_age`` a listing is kept for the catalog's life (one cycle). With it,
     listings older than ``max_age`` seconds are listed again (failed listings after a
@@ -35,7 +50,7 @@ class RegistryCatalog:
 
     def __init__(
         self,
-        client: RegistryClient,
+        client: Registry,
         *,
         max_build_times: int = MAX_BUILD_TIMES,
         max_age: float | None = None,

@@ -8,15 +8,14 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 import click
 
 import policies
-from automator import __version__
-from automator.adapters import open_repo, registry_client
+from automator import __version__, adapters
+from automator.catalog import Registry as RegistryClient
 from automator.catalog import RegistryCatalog
 from automator.config import (
     Config,
@@ -26,14 +25,12 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.engine import Outcome, reconcile_all, scan_source
+from automator.engine import Outcome
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
 from automator.manifests import check_report
-from automator.model import Skip
-from automator.plan import unified_diff
 from automator.reference import parse_reference
-from automator.registry import RegistryClient
+from automator.write import unified_diff
 
 logger = logging.getLogger("automator")
 
@@ -68,12 +65,12 @@ def _load(config_path: Path, **cli: Any) -> Config:
 
 def _registry(config: Config) -> RegistryClient:
     """The registry client; it shows a progress bar when stderr is a terminal."""
-    client = registry_client(config, Path(config.state_dir))
+    client = adapters.registry_client(config, Path(config.state_dir))
     if not sys.stderr.isatty():
         return client
     from automator.terminal import ProgressRegistry
 
-    return cast(RegistryClient, ProgressRegistry(client))
+    return ProgressRegistry(client)
 
 
 def _log_outcome(outcome: Outcome) -> None:
@@ -175,10 +172,8 @@ def run(
     if not once:
         _run_daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
         return
-    dry_run = config.write.mode == "dry-run"
-    outcomes, failures = reconcile_all(
-        config, state, dry_run=dry_run, report=_log_outcome, registry=_registry(config)
-    )
+    engine = adapters.engine(config, state, registry=_registry(config))
+    outcomes, failures = engine.reconcile_all(report=_log_outcome)
     for name, exc in failures:
         logger.error("%s: %s", name, exc)
     if failures or any(o.plan.errors for o in outcomes):
@@ -225,9 +220,8 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
     from automator.terminal import change_table, coloured_diff, outcome_json
 
     config = _load(config_path, state_dir=state_dir)
-    outcomes, failures = reconcile_all(
-        config, Path(config.state_dir), dry_run=True, registry=_registry(config)
-    )
+    engine = adapters.engine(config, Path(config.state_dir), registry=_registry(config))
+    outcomes, failures = engine.reconcile_all(dry_run=True)
     if output == "json":
         document = {
             "sources": [outcome_json(o) for o in outcomes],
@@ -243,7 +237,8 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
             click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
             continue
         assert outcome.snapshot is not None
-        click.echo(coloured_diff(unified_diff(outcome.plan, outcome.snapshot.read)), nl=False)
+        diff = unified_diff(outcome.plan.files, outcome.snapshot.read)
+        click.echo(coloured_diff(diff), nl=False)
     for name, exc in failures:
         logger.error("%s: %s", name, exc)
     if failures or any(o.plan.errors for o in outcomes):
@@ -256,12 +251,9 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
 def check(config_path: Path, state_dir: Path | None) -> None:
     """List every image Site found, and every annotation or marker left unresolved."""
     config = _load(config_path, state_dir=state_dir)
-    state = Path(config.state_dir)
-    for index, source in enumerate(config.sources):
-        snapshot = open_repo(source, state, index).fetch()
-        scan = scan_source(snapshot, source)
-        skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
-        for line in check_report(replace(scan, skipped=(*skipped, *scan.skipped))):
+    engine = adapters.scanner(config, Path(config.state_dir))
+    for source in engine.sources:
+        for line in check_report(engine.scan(source.name)):
             click.echo(f"{source.name}: {line}")
 
 
@@ -332,7 +324,7 @@ def explain(
         policy = policies.parse_policy(policy_text)
     except policies.PolicyError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from None
-    catalog = RegistryCatalog(registry_client(config))
+    catalog = RegistryCatalog(adapters.registry_client(config))
     found = catalog.candidates(ref, created=policy.needs_created, platform=policy.platform)
     if isinstance(found, AutomatorError):
         raise found

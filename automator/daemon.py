@@ -30,11 +30,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from automator import metrics
-from automator.adapters import open_repo, registry_client
-from automator.catalog import RegistryCatalog
+from automator import adapters, metrics
 from automator.config import Config, Source, parse_listen
-from automator.engine import Outcome, Reconciler
+from automator.engine import Outcome
 from automator.errors import AutomatorError, Cancelled, ConfigError
 from automator.logs import register_secret
 from automator.notify import Notifier
@@ -91,15 +89,17 @@ class Daemon:
         session.hooks["response"].append(_count_request)
         # one client and one catalog for all workers: each repository is listed once
         # per half interval however many sources use it, and a webhook evicts what it names
-        self._registry = registry_client(config, self.state_dir, session=session)
-        self._catalog = RegistryCatalog(self._registry, max_age=self.interval / 2)
+        registry = adapters.registry_client(config, self.state_dir, session=session)
+        self._engine = adapters.engine(
+            config, self.state_dir, registry=registry, max_age=self.interval / 2
+        )
 
     # -- what the HTTP server asks ------------------------------------------------
 
     def trigger(self, images: frozenset[str]) -> list[str]:
         """Make every source that uses one of ``images`` due now; return their names."""
         names = []
-        self._catalog.forget(images)
+        self._engine.forget(images)
         with self._cond:
             for schedule in self._schedules:
                 if schedule.images is not None and not schedule.images & images:
@@ -218,13 +218,11 @@ class Daemon:
         source = schedule.source
         started = time.monotonic()
         error: AutomatorError | None = None
-        repo = open_repo(source, self.state_dir, self.config.sources.index(source))
-        reconciler = Reconciler(self.config, self._registry, repo, self._catalog)
+        images: frozenset[str] = frozenset()
         try:
             with self._repo_locks[source.url]:
-                outcome = reconciler.run(
-                    source, dry_run=self.config.write.mode == "dry-run", cancel=self._cancel
-                )
+                outcome = self._engine.reconcile(source.name, cancel=self._cancel)
+            images = outcome.images
             self._report(outcome)
         except Cancelled as exc:
             logger.info("%s", exc)
@@ -237,7 +235,7 @@ class Daemon:
         metrics.CYCLE_SECONDS.labels(source=source.name).observe(duration)
         if error is not None:
             self._failed(source, error)
-        self._finish(schedule, reconciler.images, error)
+        self._finish(schedule, images, error)
 
     def _finish(
         self, schedule: _Schedule, images: frozenset[str], error: AutomatorError | None

@@ -1,39 +1,79 @@
-"""One reconcile of one source: fetch, scan, list tags, plan, write.
+"""One reconcile of one source: fetch, scan, resolve, plan, write.
 
-The adapters (registry client, Git repository; see adapters.py) are passed in, so
-tests and the daemon choose them. Tags are listed once per cycle (the catalog) and
-reused when a lost push race makes us plan again on a new tip.
+The engine only orchestrates. It receives its adapters (``Adapters``, built from
+automator.yaml by ``automator.adapters``): a Git repository per source, the
+registry catalog, the signer and the forge. Each stage is a module of its own:
+
+    fetch     automator.git          the branch tip as a Snapshot
+    scan      automator.manifests    Sites under the source's paths
+    resolve   automator.catalog      each repository's tags, listed once a cycle
+    plan      automator.plan         a Change or a Skip for every Site
+    write     automator.write        splice the files; a commit, or pull requests
+
+Planning is memoised by commit: when a writer plans again (a lost push race, or one
+pull-request group after another) on a tip already scanned, it costs nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
-from automator.adapters import open_repo, registry_client, signer
 from automator.catalog import RegistryCatalog
-from automator.config import Config, Source
-from automator.errors import AutomatorError, Cancelled
+from automator.errors import AutomatorError, ForgeError
 from automator.forges import Forge
-from automator.git import (
-    GitRepo,
-    Identity,
-    NewCommit,
-    Snapshot,
-    render_message,
-)
+from automator.git import Signer, Snapshot
 from automator.manifests import ScanResult, is_manifest_path, scan_files
 from automator.model import Plan, Skip
 from automator.plan import build_plan
-from automator.pullrequests import GroupResult, forge_from_config, write_pull_requests
-from automator.registry import RegistryClient
+from automator.write import (
+    CommitSettings,
+    GroupResult,
+    PullRequestSettings,
+    PullRequestWriter,
+    PushWriter,
+    Repository,
+    Writer,
+    splice,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 5 << 20  # a larger YAML file is reported and never read
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """One config repo: where to read manifests and where to write back."""
+
+    name: str
+    url: str  # without credentials; sources with the same url share a bare clone
+    branch: str = "main"
+    paths: tuple[str, ...] = (".",)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSettings:
+    """``write:`` in automator.yaml: the mode, the commit, the pull requests."""
+
+    mode: str  # push | pull-request | dry-run
+    commit: CommitSettings
+    pulls: PullRequestSettings = field(default_factory=PullRequestSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Adapters:
+    """Everything a reconcile talks to. Factories read their credentials when called,
+    so a rotated token is picked up by the next reconcile."""
+
+    sources: tuple[SourceSettings, ...]
+    repo: Callable[[SourceSettings], Repository]
+    catalog: RegistryCatalog
+    write: WriteSettings
+    signer: Signer | None = None
+    forge: Callable[[], Forge] | None = None  # pull-request mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,105 +86,123 @@ class Outcome:
     snapshot: Snapshot | None = None
     images: frozenset[str] = frozenset()  # canonical names of every image the scan found
     pull_requests: tuple[GroupResult, ...] = ()
+    files_parsed: int = 0  # YAML files the scans of this reconcile parsed
 
 
-def scan_source(snapshot: Snapshot, source: Source) -> ScanResult:
-    """Every Site under ``source.paths``; only manifest files within the size limit are read."""
-    files = snapshot.walk(source.paths, accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+def scan_source(snapshot: Snapshot, paths: Iterable[str]) -> ScanResult:
+    """Every Site under ``paths``; only manifest files within the size limit are read."""
+    files = snapshot.walk(list(paths), accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
     return scan_files(files, max_bytes=MAX_FILE_BYTES)
 
 
-class Reconciler:
-    """Plans and writes one source; ``dry_run`` plans without writing."""
+class _Planner:
+    """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
-    def __init__(
-        self,
-        config: Config,
-        registry: RegistryClient,
-        repo: GitRepo,
-        catalog: RegistryCatalog | None = None,
-    ) -> None:
-        self.config = config
-        self.registry = registry
-        self.repo = repo
-        # shared by the sources of one cycle, so each repository is listed once
-        self.catalog = catalog if catalog is not None else RegistryCatalog(registry)
+    def __init__(self, source: SourceSettings, catalog: RegistryCatalog) -> None:
+        self.source = source
+        self.catalog = catalog
         self.images: frozenset[str] = frozenset()
-        self.signer = signer(config)
-        self.forge: Forge | None = None
+        self.files_parsed = 0
+        self._plans: dict[str, Plan] = {}
+        self._lock = threading.Lock()
 
-    def plan(self, snapshot: Snapshot, source: Source) -> Plan:
-        """Scan ``snapshot`` and decide the changes; tags are listed once and reused."""
-        scan = scan_source(snapshot, source)
+    def __call__(self, snapshot: Snapshot) -> Plan:
+        with self._lock:
+            plan = self._plans.get(snapshot.commit_id)
+            if plan is None:
+                plan = self._plans[snapshot.commit_id] = self._plan(snapshot)
+            return plan
+
+    def _plan(self, snapshot: Snapshot) -> Plan:
+        scan = scan_source(snapshot, self.source.paths)
+        self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, snapshot.read, skipped=skipped)
+        return build_plan(scan.sites, self.catalog, skipped=skipped)
 
-    def run(
-        self, source: Source, *, dry_run: bool = False, cancel: threading.Event | None = None
+
+class Engine:
+    """Reconciles the sources of one automator.yaml with the adapters it was given."""
+
+    def __init__(self, adapters: Adapters) -> None:
+        self.adapters = adapters
+        self._by_name = {s.name: s for s in adapters.sources}
+
+    @property
+    def sources(self) -> tuple[SourceSettings, ...]:
+        return self.adapters.sources
+
+    def forget(self, images: frozenset[str]) -> None:
+        """A webhook says these repositories have new tags: list them again."""
+        self.adapters.catalog.forget(images)
+
+    def scan(self, name: str) -> ScanResult:
+        """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""
+        source = self._by_name[name]
+        snapshot = self.adapters.repo(source).fetch()
+        scan = scan_source(snapshot, source.paths)
+        skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
+        return replace(scan, skipped=(*skipped, *scan.skipped))
+
+    def reconcile(
+        self, name: str, *, dry_run: bool = False, cancel: threading.Event | None = None
     ) -> Outcome:
-        """Reconcile ``source``; once ``cancel`` is set no write starts (raises Cancelled)."""
-        if dry_run:
-            snapshot = self.repo.fetch()
-            plan = self.plan(snapshot, source)
-            return Outcome(source.name, plan, snapshot=snapshot, images=self.images)
-        if self.config.write.mode == "pull-request":
-            return self._pull_requests(source, cancel)
-        last: list[Plan] = []
+        """Reconcile source ``name``; once ``cancel`` is set no write starts (Cancelled).
 
-        def render(snapshot: Snapshot) -> NewCommit | None:
-            plan = self.plan(snapshot, source)
-            last[:] = [plan]
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(f"{source.name}: stopping; the write was not started")
-            if plan.empty:
-                return None
-            commit = self.config.write.commit
-            message = render_message(plan.changes, commit.message_template, commit.skip_ci)
-            return NewCommit(plan.files, message)
-
-        commit = self.config.write.commit
-        result = self.repo.write(
-            render,
-            author=Identity.parse(commit.author),
-            committer=Identity.parse(commit.committer) if commit.committer else None,
-            sign=self.signer,
+        With ``dry_run`` (or write mode ``dry-run``) the plan is made and spliced, and
+        nothing is written.
+        """
+        source = self._by_name[name]
+        repo = self.adapters.repo(source)
+        planner = _Planner(source, self.adapters.catalog)
+        if dry_run or self.adapters.write.mode == "dry-run":
+            snapshot = repo.fetch()
+            plan = splice(planner(snapshot), snapshot.read)
+            return Outcome(
+                name, plan, snapshot=snapshot, images=planner.images,
+                files_parsed=planner.files_parsed,
+            )  # fmt: skip
+        written = self._writer(source, repo).write(planner, cancel=cancel)
+        return Outcome(
+            name,
+            written.plan,
+            commit=written.commit,
+            images=planner.images,
+            pull_requests=written.pull_requests,
+            files_parsed=planner.files_parsed,
         )
-        return Outcome(source.name, last[0], commit=result.commit, images=self.images)
 
-    def _pull_requests(self, source: Source, cancel: threading.Event | None) -> Outcome:
-        if self.forge is None:
-            self.forge = forge_from_config(self.config)
-        snapshot = self.repo.fetch()
-        plan = self.plan(snapshot, source)
-        results = write_pull_requests(self, source, self.forge, plan, cancel=cancel)
-        return Outcome(source.name, plan, images=self.images, pull_requests=tuple(results))
+    def reconcile_all(
+        self, *, dry_run: bool = False, report: Callable[[Outcome], None] | None = None
+    ) -> tuple[list[Outcome], list[tuple[str, AutomatorError]]]:
+        """Reconcile every source in turn; one failing source never stops the others."""
+        outcomes: list[Outcome] = []
+        failures: list[tuple[str, AutomatorError]] = []
+        for source in self.sources:
+            try:
+                outcome = self.reconcile(source.name, dry_run=dry_run)
+            except AutomatorError as exc:
+                failures.append((source.name, exc))
+                continue
+            outcomes.append(outcome)
+            if report is not None:
+                report(outcome)
+        return outcomes, failures
 
-
-def reconcile_all(
-    config: Config,
-    state_dir: Path,
-    *,
-    dry_run: bool = False,
-    report: Callable[[Outcome], None] | None = None,
-    registry: RegistryClient | None = None,
-) -> tuple[list[Outcome], list[tuple[str, AutomatorError]]]:
-    """Reconcile every source; one failing source never stops the others."""
-    if registry is None:
-        registry = registry_client(config, state_dir)
-    catalog = RegistryCatalog(registry)
-    outcomes: list[Outcome] = []
-    failures: list[tuple[str, AutomatorError]] = []
-    for index, source in enumerate(config.sources):
-        try:
-            repo = open_repo(source, state_dir, index)
-            outcome = Reconciler(config, registry, repo, catalog).run(source, dry_run=dry_run)
-        except AutomatorError as exc:
-            failures.append((source.name, exc))
-            continue
-        outcomes.append(outcome)
-        if report is not None:
-            report(outcome)
-    return outcomes, failures
+    def _writer(self, source: SourceSettings, repo: Repository) -> Writer:
+        settings = self.adapters.write
+        if settings.mode != "pull-request":
+            return PushWriter(source.name, repo, settings.commit, self.adapters.signer)
+        if self.adapters.forge is None:
+            raise ForgeError("write.forge is not configured; add kind, repository and token_env")
+        return PullRequestWriter(
+            source.name,
+            repo,
+            self.adapters.forge(),
+            settings.commit,
+            settings.pulls,
+            signer=self.adapters.signer,
+            oci_labels=self.adapters.catalog.labels,
+        )

@@ -2,7 +2,6 @@
 
     AutomatorError            base; every error the tool reports to a user
     ├── ConfigError           automator.yaml is missing, malformed or invalid
-    ├── PolicyError           a policy string or its options cannot be read
     ├── ReferenceError_       an image reference fails the distribution grammar
     ├── RegistryError         a registry refused, failed or answered nonsense
     ├── ManifestError         a YAML file cannot be scanned
@@ -13,7 +12,8 @@
 
 Each carries ``transient``: True when retrying later can help (timeouts, 429, 5xx,
 a push that lost a race), False when a person must act. Messages are one line,
-name the object and say what to do next.
+name the object and say what to do next. A policy string that cannot be read is
+``policies.PolicyError`` (the pure library has its own); the plan turns it into a Skip.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ class AutomatorError(Exception):
 
 class ConfigError(AutomatorError):
     """The configuration cannot be used as written."""
-
-
-class PolicyError(AutomatorError):
-    """A policy string cannot be read."""
 
 
 class ReferenceError_(AutomatorError):

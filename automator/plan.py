@@ -3,18 +3,17 @@
 ``build_plan`` asks the policy of every Site which tag should run and turns each
 answer into a Change, or a Skip with its reason. What registries hold reaches it
 through a ``Catalog`` (the seam: the engine passes one backed by the registry
-client, tests pass a table), so the decisions themselves do no I/O.
+client, tests pass a table), so the decisions themselves do no I/O. The plan
+decides; the write stage applies (``automator.write``).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import policies
-from automator.errors import AutomatorError, EditError, ReferenceError_
-from automator.manifests import edit_file
+from automator.errors import AutomatorError, ReferenceError_
 from automator.model import Change, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 
@@ -31,17 +30,10 @@ class Catalog(Protocol):
         """The digest ``tag`` points at now; raises AutomatorError."""
 
 
-def build_plan(
-    sites: Sequence[Site],
-    catalog: Catalog,
-    read: Callable[[str], bytes],
-    *,
-    skipped: Sequence[Skip] = (),
-) -> Plan:
-    """Decide a Change for every Site whose policy picks another tag, and edit the files.
+def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Skip] = ()) -> Plan:
+    """Decide a Change for every Site whose policy picks another tag.
 
-    ``read`` returns the current bytes of a file. A file whose edit cannot be made
-    byte-exactly is left alone, with its reason.
+    The plan only decides; the write stage (``automator.write.splice``) makes the edits.
     """
     changes: list[Change] = []
     skips = list(skipped)
@@ -51,26 +43,7 @@ def build_plan(
             changes.append(outcome)
         elif outcome is not None:
             skips.append(outcome)
-    files, kept, refused = apply_changes(changes, read)
-    return Plan(changes=tuple(kept), skipped=(*skips, *refused), sites=len(sites), files=files)
-
-
-def apply_changes(
-    changes: Sequence[Change], read: Callable[[str], bytes]
-) -> tuple[dict[str, bytes], list[Change], list[Skip]]:
-    """Edit every file ``changes`` touch: (new contents, changes made, files refused)."""
-    files: dict[str, bytes] = {}
-    kept: list[Change] = []
-    refused: list[Skip] = []
-    for path in sorted({c.site.file for c in changes}):
-        mine = [c for c in changes if c.site.file == path]
-        try:
-            files[path] = edit_file(path, read(path), mine)
-        except EditError as exc:
-            refused.append(Skip(path, str(exc), True))
-            continue
-        kept.extend(mine)
-    return files, kept, refused
+    return Plan(changes=tuple(changes), skipped=tuple(skips), sites=len(sites))
 
 
 def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
@@ -112,13 +85,3 @@ def _new_value(site: Site, image: ImageRef) -> str:
     if site.part is Part.NAME:
         return image.name
     return str(image)
-
-
-def unified_diff(plan: Plan, read: Callable[[str], bytes]) -> str:
-    """The diff a commit of ``plan`` would carry, as ``git diff`` prints it."""
-    out: list[str] = []
-    for path, new in sorted(plan.files.items()):
-        old_lines = read(path).decode("utf-8").splitlines(keepends=True)
-        new_lines = new.decode("utf-8").splitlines(keepends=True)
-        out.extend(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
-    return "".join(out)

@@ -12,10 +12,12 @@ from typing import Any
 
 import click
 
+from automator.catalog import Registry
 from automator.engine import Outcome
+from automator.errors import RegistryError
 from automator.model import Change
 from automator.reference import ImageRef
-from automator.registry import RegistryClient
+from automator.registry import ImageInfo
 
 _DIFF_STYLES = (("+++", {"bold": True}), ("---", {"bold": True}), ("@@", {"fg": "cyan"}))
 
@@ -85,12 +87,12 @@ PROGRESS_BATCH = 16
 class ProgressRegistry:
     """Wraps a registry client to show a progress bar on stderr while it lists tags."""
 
-    def __init__(self, inner: RegistryClient) -> None:
+    def __init__(self, inner: Registry) -> None:
         self._inner = inner
 
-    def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, Any]:
+    def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
         todo = list(images)
-        result: dict[str, Any] = {}
+        result: dict[str, list[str] | RegistryError] = {}
         with click.progressbar(length=len(todo), label="listing tags", file=sys.stderr) as bar:
             # in batches, so the client still lists several repositories at once
             for start in range(0, len(todo), PROGRESS_BATCH):
@@ -99,5 +101,10 @@ class ProgressRegistry:
                 bar.update(len(batch))
         return result
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def digest(self, image: ImageRef, tag: str | None = None) -> str:
+        return self._inner.digest(image, tag)
+
+    def image_info(
+        self, image: ImageRef, tag: str | None = None, platform: str | None = None
+    ) -> ImageInfo:
+        return self._inner.image_info(image, tag, platform)

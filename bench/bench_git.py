@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
+from automator.git import GitRepo, Identity, NewCommit, Snapshot
 from tests.harness.gitserver import GitDaemon, git
 
 BOT = Identity.parse("automator <bot@example.test>")

@@ -37,7 +37,8 @@ class ScanResult:
 
     sites: tuple[Site, ...]
     skipped: tuple[Skip, ...]
-    files_scanned: int
+    files_scanned: int  # YAML files looked at
+    files_parsed: int = 0  # of those, files the YAML parser read (the rest held no policy word)
 
 
 def is_manifest_path(path: str) -> bool:
@@ -63,7 +64,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
     skipped: list[Skip] = []
     flux = FluxObjects()
     parsed: dict[str, tuple[str, list[Node]]] = {}
-    scanned = 0
+    scanned = parses = 0
     for path, data in files:
         if not is_manifest_path(path):
             if not _safe_path(path):
@@ -78,6 +79,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
             continue
         if not _POLICY_WORDS.search(data):
             continue  # counted, never parsed: nothing in it names a policy
+        parses += 1
         if _FLUX_OBJECTS.search(data):
             try:
                 parsed[path] = text, documents = _parse(path, data)
@@ -99,7 +101,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
         skipped.extend(refused)
     files_scanned = scanned
     logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
-    return ScanResult(tuple(sites), tuple(skipped), files_scanned)
+    return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses)
 
 
 def find_image_scalars(path: str, data: bytes) -> list[Site]:

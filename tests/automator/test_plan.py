@@ -1,4 +1,4 @@
-"""build_plan: Sites + tags -> Changes, and a reason for everything left alone."""
+"""build_plan: Sites + tags -> Changes, a reason for all left alone; splice applies them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import policies
 from automator.errors import AutomatorError, RegistryError
 from automator.model import Part, Site
-from automator.plan import build_plan, unified_diff
+from automator.plan import build_plan
 from automator.reference import ImageRef, parse_reference
+from automator.write import splice, unified_diff
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -59,23 +60,25 @@ def read(path: str) -> bytes:
 
 
 def test_change_keeps_quotes_and_comment() -> None:
-    plan = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.4.3", "1.5.0"]}), read)
+    decided = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.4.3", "1.5.0"]}))
+    assert decided.files == {}  # the plan decides; the write stage edits
+    plan = splice(decided, read)
     assert [c.new for c in plan.changes] == ["reg.test/acme/api:1.4.3"]
     assert plan.files["apps/api.yaml"] == b'spec:\n  image: "reg.test/acme/api:1.4.3"  # keep\n'
     assert plan.errors == ()
-    diff = unified_diff(plan, read)
+    diff = unified_diff(plan.files, read)
     assert '-  image: "reg.test/acme/api:1.4.2"  # keep\n' in diff
     assert '+  image: "reg.test/acme/api:1.4.3"  # keep\n' in diff
 
 
 def test_up_to_date_is_not_a_change() -> None:
-    plan = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.5.0"]}), read)
+    plan = build_plan([site()], Table({"reg.test/acme/api": ["1.4.2", "1.5.0"]}))
     assert plan.empty and plan.skipped == ()
 
 
 def test_registry_error_is_an_error_skip() -> None:
     error = RegistryError("reg.test/acme/api: cannot reach reg.test", transient=True)
-    plan = build_plan([site()], Table({"reg.test/acme/api": error}), read)
+    plan = build_plan([site()], Table({"reg.test/acme/api": error}))
     assert plan.empty
     assert [(s.where, s.reason, s.error) for s in plan.skipped] == [
         ("apps/api.yaml:2", "reg.test/acme/api: cannot reach reg.test", True)
@@ -83,20 +86,20 @@ def test_registry_error_is_an_error_skip() -> None:
 
 
 def test_bad_policy_is_an_error_skip() -> None:
-    plan = build_plan([site(policy="semver:")], Table({"reg.test/acme/api": ["1.4.3"]}), read)
+    plan = build_plan([site(policy="semver:")], Table({"reg.test/acme/api": ["1.4.3"]}))
     assert plan.empty
     assert plan.errors and "policy 'semver:'" in plan.errors[0].reason
 
 
 def test_nothing_matching_is_reported_but_not_an_error() -> None:
-    plan = build_plan([site(policy="semver:~2.0")], Table({"reg.test/acme/api": ["1.4.3"]}), read)
+    plan = build_plan([site(policy="semver:~2.0")], Table({"reg.test/acme/api": ["1.4.3"]}))
     assert plan.empty
     assert len(plan.skipped) == 1 and not plan.skipped[0].error
 
 
 def test_pin_digest_writes_tag_and_digest() -> None:
     table = Table({"reg.test/acme/api": ["1.4.2", "1.4.3"]})
-    plan = build_plan([site(policy="semver:~1.4;pin-digest")], table, read)
+    plan = build_plan([site(policy="semver:~1.4;pin-digest")], table)
     assert [c.new for c in plan.changes] == [f"reg.test/acme/api:1.4.3@{DIGEST}"]
     assert table.digests_asked == ["1.4.3"]
 
@@ -116,7 +119,7 @@ def test_digest_policy_follows_a_moving_tag() -> None:
         policy="digest:stable",
         origin="annotation",
     )
-    plan = build_plan([one], table, lambda _: text.encode())
+    plan = splice(build_plan([one], table), lambda _: text.encode())
     assert [c.new for c in plan.changes] == [f"reg.test/acme/api:stable@{DIGEST}"]
     assert (
         plan.files["apps/api.yaml"]
@@ -126,7 +129,6 @@ def test_digest_policy_follows_a_moving_tag() -> None:
 
 def test_digest_already_current_is_no_change() -> None:
     image = f"reg.test/acme/api:stable@{DIGEST}"
-    text = f"image: {image}\n"
     one = Site(
         "f.yaml",
         1,
@@ -138,5 +140,5 @@ def test_digest_already_current_is_no_change() -> None:
         "digest:stable",
         "annotation",
     )
-    plan = build_plan([one], Table({"reg.test/acme/api": ["stable"]}), lambda _: text.encode())
+    plan = build_plan([one], Table({"reg.test/acme/api": ["stable"]}))
     assert plan.empty and plan.skipped == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from automator.errors import ConfigError
-from automator.gitrepo import check_template, render_message
+from automator.git import check_template, render_message
 from automator.model import Change, Part, Site
 from automator.reference import ImageRef
 

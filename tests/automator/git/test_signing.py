@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from automator.gitrepo import GitRepo, GpgSigner, Signer, SshKeygenSigner, SshSigner
+from automator.git import GitRepo, GpgSigner, Signer, SshKeygenSigner, SshSigner
 from automator.secrets import Secret
 from tests.automator.git.test_write import BOT, bump
 from tests.harness.gitserver import GitDaemon, git

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from automator.errors import GitError
-from automator.gitrepo import GitAuth, GitRepo
+from automator.git import GitAuth, GitRepo
 from automator.secrets import Secret
 from tests.automator.git.test_write import BOT, bump
 from tests.harness import githttp

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from automator.errors import GitError
-from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
+from automator.git import GitRepo, Identity, NewCommit, Snapshot
 from tests.automator.git.conftest import log
 from tests.harness.gitserver import GitDaemon, git
 

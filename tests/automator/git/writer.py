@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from automator.gitrepo import GitRepo, Identity, NewCommit, Snapshot
+from automator.git import GitRepo, Identity, NewCommit, Snapshot
 
 PATH = "clusters/prod/api.yaml"
 

@@ -1,0 +1,48 @@
+"""What the writers need to know, and what they return: plain frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automator.forges import GroupBy
+from automator.git import Identity
+from automator.model import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class CommitSettings:
+    """Who commits, and how the message reads (``write.commit`` in automator.yaml)."""
+
+    author: Identity
+    committer: Identity | None = None
+    message_template: str | None = None
+    skip_ci: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestSettings:
+    """How updates are grouped into pull requests (``write.group``, ``write.forge``)."""
+
+    group: GroupBy = "all"
+    labels: tuple[str, ...] = ()
+    auto_merge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    """What happened to one group's branch and pull request."""
+
+    group: str
+    branch: str
+    outcome: str  # created, updated, unchanged, closed, none
+    url: str | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a writer did: the plan as written (edits refused are skips) and its result."""
+
+    plan: Plan
+    commit: str | None = None
+    pull_requests: tuple[GroupResult, ...] = ()

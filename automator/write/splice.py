@@ -1,0 +1,57 @@
+"""Apply a Plan's changes to the files, byte-exactly: the write stage's first step.
+
+The plan decides what moves; this module makes the edits. A file whose edit cannot
+be made byte-exactly is left alone, and its changes become a Skip with the reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from automator.errors import EditError
+from automator.manifests import edit_file
+from automator.model import Change, Plan, Skip
+
+Read = Callable[[str], bytes]
+
+
+def splice(plan: Plan, read: Read, *, only: Callable[[Change], bool] | None = None) -> Plan:
+    """``plan`` with its changes spliced into the files ``read`` returns.
+
+    The result holds the new file contents, only the changes that were made, and
+    the plan's skips plus one error Skip per file that could not be edited. With
+    ``only``, the other changes are left out (a pull request group).
+    """
+    wanted = [c for c in plan.changes if only is None or only(c)]
+    files, kept, refused = apply_changes(wanted, read)
+    return replace(plan, changes=tuple(kept), skipped=(*plan.skipped, *refused), files=files)
+
+
+def apply_changes(
+    changes: Sequence[Change], read: Read
+) -> tuple[dict[str, bytes], list[Change], list[Skip]]:
+    """Edit every file ``changes`` touch: (new contents, changes made, files refused)."""
+    files: dict[str, bytes] = {}
+    kept: list[Change] = []
+    refused: list[Skip] = []
+    for path in sorted({c.site.file for c in changes}):
+        mine = [c for c in changes if c.site.file == path]
+        try:
+            files[path] = edit_file(path, read(path), mine)
+        except EditError as exc:
+            refused.append(Skip(path, str(exc), True))
+            continue
+        kept.extend(mine)
+    return files, kept, refused
+
+
+def unified_diff(files: Mapping[str, bytes], read: Read) -> str:
+    """The diff a commit of ``files`` would carry, as ``git diff`` prints it."""
+    out: list[str] = []
+    for path, new in sorted(files.items()):
+        old_lines = read(path).decode("utf-8").splitlines(keepends=True)
+        new_lines = new.decode("utf-8").splitlines(keepends=True)
+        out.extend(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
+    return "".join(out)
