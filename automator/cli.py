@@ -323,7 +323,7 @@ def explain(
     try:
         policy = policies.parse_policy(policy_text)
     except policies.PolicyError as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy") from None
+        raise click.BadParameter(str(exc), param_hint="--policy") from exc
     catalog = RegistryCatalog(adapters.registry_client(config))
     found = catalog.candidates(ref, created=policy.needs_created, platform=policy.platform)
     if isinstance(found, AutomatorError):
@@ -351,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="automator", standalone_mode=False)
     except AutomatorError as exc:
+        logger.debug("the error and its causes", exc_info=exc)  # -v shows the chain
         click.echo(f"automator: error: {exc}", err=True)
         return 1
     except click.exceptions.Abort:

@@ -98,7 +98,7 @@ class Commit(_Model):
             try:
                 check_template(value)
             except ConfigError as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(str(exc)) from exc
         return value
 
 
@@ -269,7 +269,7 @@ def _check_override(data: dict[str, Any], key: str, origin: str) -> None:
         bad = [e for e in exc.errors() if e["loc"][:1] == (key,)]
         if bad:
             message = bad[0]["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"{origin}: {message}") from None
+            raise ConfigError(f"{origin}: {message}") from exc
 
 
 def load_config(path: str | Path) -> Config:
@@ -277,19 +277,19 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise ConfigError(
             f"{path}: no such file; pass --config with the path to automator.yaml"
-        ) from None
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+        raise ConfigError(f"{path}: cannot read it ({exc})") from exc
     try:
         data = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the syntax") from None
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' key at the top")
     return parse_config(data, origin=str(path))
@@ -300,7 +300,7 @@ def parse_config(data: dict[str, Any], *, origin: str = "automator.yaml") -> Con
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_first_error(exc)}") from None
+        raise ConfigError(f"{origin}: {_first_error(exc)}") from exc
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -49,5 +49,5 @@ def secret_from(*, env: str | None = None, file: str | Path | None = None, what:
         try:
             return Secret(Path(file).read_text().strip())
         except OSError as exc:
-            raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from None
+            raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from exc
     raise ConfigError(f"{what}: name an environment variable or a file")

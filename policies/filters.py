@@ -133,8 +133,8 @@ class PatternClock:
                 raise PatternTooSlow(pattern, tag, SELECT_SECONDS)
             try:
                 return method(tag, timeout=MATCH_SECONDS)
-            except TimeoutError:
-                raise PatternTooSlow(pattern, tag, MATCH_SECONDS) from None
+            except TimeoutError as exc:
+                raise PatternTooSlow(pattern, tag, MATCH_SECONDS) from exc
 
         return run
 

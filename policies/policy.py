@@ -181,7 +181,7 @@ def _constraints(text: str, head: Part, value: str | None, include: bool) -> Con
     try:
         return parse_constraint(value, include_prerelease=include)
     except PolicyError as exc:
-        raise policy_error(text, head.value_at, f"a semver range: {exc}") from None
+        raise policy_error(text, head.value_at, f"a semver range: {exc}") from exc
 
 
 def _regex(text: str, part: Part) -> Pattern:
@@ -191,7 +191,7 @@ def _regex(text: str, part: Part) -> Pattern:
     try:
         compiled = compile_pattern(value)
     except regex.error as exc:
-        raise policy_error(text, part.value_at, f"a regular expression: {exc}") from None
+        raise policy_error(text, part.value_at, f"a regular expression: {exc}") from exc
     if problem := backtracking_problem(value):
         raise policy_error(
             text, part.value_at, f"a pattern without {problem}; use a possessive (a++) or rewrite"

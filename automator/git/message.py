@@ -44,7 +44,7 @@ def render_message(
         raise ConfigError(
             f"write.commit.template: bad placeholder {exc}; use"
             f" {', '.join('$' + f for f in FIELDS)} (write $$ for a dollar sign)"
-        ) from None
+        ) from exc
     text = text.strip("\n") + "\n"
     if skip_ci:
         first, sep, rest = text.partition("\n")

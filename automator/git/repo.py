@@ -130,7 +130,7 @@ class GitRepo:
                     f"{self.display_url}: push to {target!r} lost {self.max_attempts} times"
                     f" (last: {lost}); another writer keeps winning, the next cycle retries",
                     transient=True,
-                ) from None
+                ) from lost
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def remote_branches(self, prefix: str = "") -> dict[str, str]:
@@ -152,7 +152,7 @@ class GitRepo:
                     f"{self.display_url}: deleting branch {branch!r} failed ({lost}); the next"
                     " cycle retries",
                     transient=True,
-                ) from None
+                ) from lost
             if f"refs/remotes/origin/{branch}" in repo.references:
                 repo.references.delete(f"refs/remotes/origin/{branch}")
             return True
@@ -172,13 +172,13 @@ class GitRepo:
                 f"{self.display_url}: fetch failed ({scrub(str(exc), self.auth)}); check the URL,"
                 " the network and the credentials",
                 transient=True,
-            ) from None
+            ) from exc
         try:
             tip = repo.references[ref].target
-        except KeyError:
+        except KeyError as exc:
             raise GitError(
                 f"{self.display_url}: branch {self.branch!r} not found; check sources[].branch"
-            ) from None
+            ) from exc
         return Snapshot(repo, str(tip))
 
     def _commit_and_push(
@@ -214,7 +214,7 @@ class GitRepo:
         try:
             repo.remotes["origin"].push([refspec], callbacks=callbacks)
         except pygit2.GitError as exc:
-            raise _LostRace(scrub(str(exc), self.auth)) from None
+            raise _LostRace(scrub(str(exc), self.auth)) from exc
         ref = f"refs/heads/{target}"
         if ref in callbacks.refused:
             reason = scrub(callbacks.refused[ref], self.auth)
@@ -238,7 +238,7 @@ class GitRepo:
                 f"{self.display_url}: listing branches failed ({scrub(str(exc), self.auth)});"
                 " check the URL, the network and the credentials",
                 transient=True,
-            ) from None
+            ) from exc
         start = "refs/heads/" + prefix
         return {
             h.name.removeprefix("refs/heads/"): str(h.oid)

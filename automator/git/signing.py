@@ -45,7 +45,7 @@ class SshSigner:
         except (ValueError, TypeError) as exc:
             raise ConfigError(
                 f"{what}: cannot load the signing key ({exc}); check the key and its passphrase"
-            ) from None
+            ) from exc
         self._public_blob, self._algorithm = _public_blob(self._key, what)
 
     @classmethod
@@ -53,7 +53,7 @@ class SshSigner:
         try:
             return cls(Secret(Path(path).read_text()), passphrase, what=str(path))
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the signing key: {exc.strerror}") from None
+            raise ConfigError(f"{path}: cannot read the signing key: {exc.strerror}") from exc
 
     def sign(self, payload: bytes) -> str:
         signed = (
@@ -151,7 +151,7 @@ def _run_signer(command: list[str], payload: bytes, what: str, env: dict[str, st
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(
             f"signing with {what} failed ({exc}); check that the tool is installed"
-        ) from None
+        ) from exc
     if result.returncode != 0 or not result.stdout:
         said = " ".join(result.stderr.decode(errors="replace").split())[:300]
         raise GitError(
