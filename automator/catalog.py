@@ -145,9 +145,11 @@ class RegistryCatalog:
         One config blob per new image, kept by digest in the registry cache.
         """
         found: dict[str, dict[str, str]] = {}
+        asked: set[str] = set()
         for image in images:
-            if str(image) in found or image.tag is None:
+            if str(image) in asked or image.tag is None:
                 continue
+            asked.add(str(image))
             try:
                 found[str(image)] = dict(self.client.image_info(image, image.tag).labels)
             except RegistryError as exc:

@@ -6,6 +6,7 @@ which is wrapped (a fake through the seam) to count how often each tip is scanne
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from automator import adapters
 from automator.config import parse_config
 from automator.engine import Adapters, Engine, SourceSettings
+from automator.errors import Cancelled
 from automator.git import GitRepo, NewCommit, Snapshot
 from automator.write import Repository
 from tests.e2e.test_skeleton import DEPLOYMENT
@@ -150,7 +152,7 @@ def test_five_groups_scan_and_parse_the_base_tip_once(
 def test_a_second_reconcile_changes_nothing_and_scans_once_more(
     fleet: tuple[Engine, CountingRepo, FakeForge, Path],
 ) -> None:
-    engine, repo, fake, remote = fleet
+    engine, repo, _, remote = fleet
     engine.reconcile("fleet")
     heads = {b: git("rev-parse", b, cwd=remote).strip() for b in branches(remote)}
 
@@ -174,3 +176,60 @@ def test_dry_run_splices_the_plan_and_writes_nothing(
     assert sorted(outcome.plan.files) == [f"apps/svc{n}.yaml" for n in range(GROUPS)]
     assert all(b"1.4.3 # pinned by automator" in data for data in outcome.plan.files.values())
     assert branches(remote) == before and fake.prs == []
+
+
+@pytest.fixture
+def push_engine(
+    tmp_path: Path, registry: Registry, pusher: Pusher, git_daemon: GitDaemon
+) -> tuple[Engine, Path]:
+    """Source ``fleet`` at api 1.4.2 (1.4.3 in the registry), and ``gone``, a missing remote."""
+    repo = f"acme/api-{uuid.uuid4().hex[:6]}"
+    pusher.tag(repo, ["1.4.2", "1.4.3"])
+    remote = make_bare_repo(
+        git_daemon.base / "fleet.git",
+        {"apps/api.yaml": DEPLOYMENT.format(image=f"{registry.host}/{repo}")},
+    )
+    config = parse_config(
+        {
+            "sources": [
+                {"name": "gone", "url": git_daemon.url("missing.git")},
+                {"name": "fleet", "url": git_daemon.url("fleet.git"), "paths": ["apps"]},
+            ],
+            "registries": [{"host": registry.host, "insecure": True}],
+        }
+    )
+    return adapters.engine(config, tmp_path / "state"), remote
+
+
+def test_push_mode_commits_once_and_a_broken_source_stops_no_other(
+    push_engine: tuple[Engine, Path],
+) -> None:
+    engine, remote = push_engine
+    before = git("rev-parse", "main", cwd=remote).strip()
+
+    outcomes, failures = engine.reconcile_all()
+
+    assert [name for name, _ in failures] == ["gone"]
+    assert failures[0][1].transient
+    [outcome] = outcomes
+    assert outcome.commit == git("rev-parse", "main", cwd=remote).strip() != before
+    assert git("rev-parse", "main~1", cwd=remote).strip() == before
+    assert [c.new.rsplit(":", 1)[1] for c in outcome.plan.changes] == ["1.4.3"]
+    assert outcome.files_parsed == 1
+
+    again = engine.reconcile("fleet")
+    assert again.commit is None and again.plan.empty
+
+
+def test_a_stop_before_the_write_leaves_the_remote_alone(
+    push_engine: tuple[Engine, Path],
+) -> None:
+    engine, remote = push_engine
+    before = git("rev-parse", "main", cwd=remote).strip()
+    stop = threading.Event()
+    stop.set()
+
+    with pytest.raises(Cancelled, match=r"^fleet: stopping; the write was not started$"):
+        engine.reconcile("fleet", cancel=stop)
+
+    assert git("rev-parse", "main", cwd=remote).strip() == before
