@@ -3,6 +3,10 @@
 Every error names the key path and says what to do, in one line:
 ``automator.yaml: sources[0].branch: field required; add it``.
 Secrets are never in this file: it names environment variables or files.
+
+One module, a little over 300 lines, because the models are the schema: the JSON
+Schema editors use is generated from all of them at once. Only ``cli`` and
+``adapters`` import it; every other module gets frozen settings built from it.
 """
 
 from __future__ import annotations

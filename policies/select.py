@@ -41,12 +41,10 @@ from policies.filters import (
     compile_template,
     tag_problem,
 )
+from policies.keys import Key, keyer, utc
 from policies.policy import Policy
-from policies.semver import VersionKey, loose_key, parse_flux, parse_version, try_version
+from policies.semver import parse_flux, parse_version
 
-_FLOAT: Final = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
-)
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _BEST: Final = {
     ("semver", False): "highest version",
@@ -58,10 +56,8 @@ _BEST: Final = {
 }
 _COSIGN: Final = "cosign signature, attestation or SBOM tag"
 
-Key = object  # a version key tuple, a str, a float: one type per ordering
 Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
-Keyer = Callable[[str, str, datetime | None], "tuple[Key, bool] | Refusal"]
 _UNKNOWN: Final[Known] = (None, None)
 
 
@@ -98,7 +94,7 @@ def _select(
     clock: PatternClock,
 ) -> Decision:
     admit = _admitter(policy, clock)
-    keyer = _keyer(policy)
+    key_of = keyer(policy)
     needs_created = policy.needs_created
     now = now or datetime.now(UTC)
     # One entry per tag in tag order; None for a ranked tag until _decide refuses it.
@@ -111,7 +107,7 @@ def _select(
             places.append(value)
             continue
         created = listed[tag][0] if needs_created else None
-        keyed = keyer(value, tag, created)
+        keyed = key_of(value, tag, created)
         if isinstance(keyed, Refusal):
             places.append(keyed)
             failed = failed or (keyed if keyed.code == "not-a-number" else None)
@@ -213,83 +209,12 @@ def _selection(policy: Policy) -> str:
     return " and ".join(parts)
 
 
-def _keyer(policy: Policy) -> Keyer:
-    if policy.order == "semver":
-        return _semver_keyer(policy)
-    if policy.order == "numerical":
-        return _number
-    if policy.order == "newest-build":
-        return _built
-    return lambda value, tag, created: (value, False)
-
-
-def _semver_keyer(policy: Policy) -> Keyer:
-    cs = policy.constraints
-    assert cs is not None, "a semver-ordered policy always carries a range"
-    pre_ok = cs.include_prerelease or any(cs.group_has_prerelease)
-    where = f"the range {cs.text!r}" if policy.kind == "semver" else "the policy"
-    parser = "Flux (strict SemVer 2.0 after one v)" if policy.strict else "Masterminds NewVersion"
-    read = _flux_key if policy.strict else loose_key
-    admits = cs.admits
-
-    # Reasons are worded only when read; the version is parsed again for them.
-    def not_a_version(value: str) -> str:
-        return f"{value!r} is not a version ({parser})"
-
-    def prerelease(value: str) -> str:
-        v = try_version(value, flux=policy.strict)
-        hint = "add ;prerelease or a prerelease to the range (e.g. >=1.0.0-0)"
-        return f"prerelease {v} excluded by {where}; {hint}"
-
-    def outside(value: str) -> str:
-        v = try_version(value, flux=policy.strict)
-        assert v is not None
-        return f"outside {where}: {cs.validate(v)[1][0]}"
-
-    def key(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
-        keyed = read(value)
-        if keyed is None:
-            return refusal(tag, "not-a-version", value, not_a_version)
-        if admits(keyed[0]):
-            return keyed
-        if keyed[0][3] == 0 and not pre_ok:
-            return refusal(tag, "prerelease", value, prerelease)
-        return refusal(tag, "out-of-range", value, outside)
-
-    return key
-
-
-def _flux_key(value: str) -> tuple[VersionKey, bool] | None:
-    v = try_version(value, flux=True)
-    return None if v is None else (v.key, bool(v.metadata))
-
-
-def _number(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
-    if (value.isdigit() and value.isascii()) or _FLOAT.fullmatch(value):
-        return float(value), False
-    return refusal(tag, "not-a-number", value, _not_a_number)
-
-
-def _not_a_number(value: str) -> str:
-    return f"{value!r} is not a number"
-
-
-def _built(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
-    if created is None:
-        return refusal(tag, "no-build-time", "build time unknown")
-    return _utc(created), False
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _too_young(policy: Policy, tag: str, created: datetime | None, now: datetime) -> Refusal | None:
     if policy.min_age is None:
         return None
     if created is None:
         return refusal(tag, "no-build-time", "build time unknown, and min-age needs it")
-    age = _utc(now) - _utc(created)
+    age = utc(now) - utc(created)
     if age >= policy.min_age:
         return None
     return refusal(tag, "too-young", f"built {age} ago, younger than min-age {policy.min_age}")
@@ -306,7 +231,7 @@ def _current_key(policy: Policy, current: str | None, listed: dict[str, Known]) 
             return (parse_flux if policy.strict else parse_version)(value).key
         except VersionError:
             return None
-    keyed = _keyer(policy)(value, current, listed.get(current, _UNKNOWN)[0])
+    keyed = keyer(policy)(value, current, listed.get(current, _UNKNOWN)[0])
     return None if isinstance(keyed, Refusal) else keyed[0]
 
 

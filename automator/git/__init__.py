@@ -10,7 +10,8 @@ SshSigner, SshKeygenSigner, GpgSigner: Signer
 """
 
 from automator.git.message import DEFAULT_TEMPLATE, check_template, render_message
-from automator.git.repo import GitRepo, build_tree
+from automator.git.objects import build_tree
+from automator.git.repo import GitRepo
 from automator.git.signing import GpgSigner, Signer, SshKeygenSigner, SshSigner
 from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
 from automator.git.transport import GitAuth
