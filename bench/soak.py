@@ -3,7 +3,7 @@
     PYTHONPATH=. python -m bench.soak --seconds 600
 
 ``automator run`` (a subprocess, interval 1s) watches one image behind
-``tests/harness/proxy.py``, which injects resets, 429s and 5xx at random, while a
+``testing/proxy.py``, which injects resets, 429s and 5xx at random, while a
 new tag arrives every ``--tag-every`` seconds, a person pushes to the same branch,
 and the ``git daemon`` is stopped and started again on the same port. At the end
 the remote must hold the last tag, every update must be committed at most once, and
@@ -25,9 +25,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.proxy import FaultProxy
-from tests.harness.registry import Pusher, Registry
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.proxy import FaultProxy
+from testing.registry import Pusher, Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = ["reset", "429", "500", "503"]

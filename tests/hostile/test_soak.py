@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.soak import run_soak
+from testing import MissingServer
 from tests.conftest import need
-from tests.harness import MissingServer
 
 
 def test_soak_keeps_every_update_once_and_the_last_one(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from testing.gitserver import GitDaemon, git
 from tests.automator.git.conftest import log, writer_command
 from tests.automator.git.test_write import human_push
-from tests.harness.gitserver import GitDaemon, git
 
 
 def test_four_processes_make_exactly_one_commit_and_keep_the_human_one(

@@ -13,10 +13,10 @@ import pytest
 from automator.errors import GitError
 from automator.gitrepo import GitAuth, GitRepo
 from automator.secrets import Secret
+from testing import githttp
+from testing.githttp import GitHttp
+from testing.sshd import Sshd, keygen
 from tests.automator.git.test_write import BOT, bump
-from tests.harness import githttp
-from tests.harness.githttp import GitHttp
-from tests.harness.sshd import Sshd, keygen
 
 TOKEN = Secret(githttp.PASSWORD)
 
