@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +18,9 @@ from automator.gitrepo import GitAuth, GitRepo
 from automator.secrets import Secret
 from testing import githttp
 from testing.githttp import GitHttp
+from testing.gitserver import make_bare_repo
 from testing.sshd import Sshd, keygen
+from tests.automator.git.conftest import ROOT, SEED
 from tests.automator.git.test_write import BOT, bump
 
 TOKEN = Secret(githttp.PASSWORD)
@@ -141,6 +146,34 @@ def test_a_silent_server_times_out_as_a_transient_error(
         repo.fetch()
     assert caught.value.transient is True
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("removed_first", [False, True])
+def test_a_process_removes_its_git_home_at_exit(tmp_path: Path, removed_first: bool) -> None:
+    """libgit2's private home (known_hosts, CA bundle) is in TMPDIR only while we run."""
+    remote = make_bare_repo(tmp_path / "fleet.git", SEED)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    script = f"""\
+import shutil, sys
+from pathlib import Path
+from automator.gitrepo import GitRepo
+GitRepo(sys.argv[1], "main", Path(sys.argv[2])).fetch()
+homes = list(Path(sys.argv[3]).glob("automator-git-home-*"))
+print(len(homes))
+if {removed_first}:
+    shutil.rmtree(homes[0])
+"""
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(remote), str(tmp_path / "cache"), str(tmpdir)],
+        env={**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (child.returncode, child.stderr) == (0, "")
+    assert child.stdout.split() == ["1"]  # it connected through its own home
+    assert list(tmpdir.glob("automator-git-home-*")) == []
 
 
 def test_known_hosts_lines_plain_hashed_and_wildcard(tmp_path: Path) -> None:
