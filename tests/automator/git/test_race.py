@@ -60,7 +60,12 @@ def test_a_writer_killed_during_push_leaves_the_remote_consistent(
     )
     hook.chmod(0o755)
     cache = tmp_path / "cache"
-    victim = subprocess.Popen(writer_command(git_daemon.url("fleet.git"), cache))
+    tmpdir = tmp_path / "tmp"  # a SIGKILL leaves the writer's git home behind: keep it here
+    tmpdir.mkdir()
+    victim = subprocess.Popen(
+        writer_command(git_daemon.url("fleet.git"), cache),
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+    )
     assert wait_until(entered.exists), "the push never reached the hook"
     receive_pack = int(entered.read_text())
     os.kill(victim.pid, signal.SIGKILL)
