@@ -20,14 +20,15 @@ from pathlib import Path
 
 import requests
 
-from tests.automator.daemon.test_run_daemon import notifications, write_config
-from tests.e2e.test_skeleton import DEPLOYMENT
-from tests.harness import free_port
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testing import free_port
+from testing.daemon import SECRET, notifications, write_config
+from testing.fleet import DEPLOYMENT
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "hook-secret-0123456789"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

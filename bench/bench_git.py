@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+
 from automator.git import GitRepo, Identity, NewCommit, Snapshot
-from tests.harness.gitserver import GitDaemon, git
+from testing.gitserver import GitDaemon, git
 
 BOT = Identity.parse("automator <bot@example.test>")
 TARGET = "apps/app-00042/deployment.yaml"

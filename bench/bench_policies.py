@@ -3,6 +3,9 @@
 Run from the repository root: ``python bench/bench_policies.py``. Each figure is the
 median of 5 runs. The baselines do less work than select_tag (no refusal reasons, no
 Masterminds range semantics), so the ratio is the price of explaining every decision.
+Then the adversarial patterns of ``testing/patterns.py`` on their worst tags, next to
+the per-match timeout (``MATCH_SECONDS``) that ``tests/hostile/test_fuzz.py`` proves
+they stay under.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import semver
 
 from policies import parse_policy, select_tag
+from policies.filters import MATCH_SECONDS
+from testing.patterns import ACCEPTED, POLYNOMIAL, POLYNOMIAL_TAGS, SLOW, SLOW_TAG, WORST_TAGS
 
 N = 100_000
 RUNS = 5
@@ -97,7 +102,26 @@ def main() -> int:
         base = median_seconds(lambda b=baseline: b(tags))
         print(f"  select_tag {text!r}: {ours:.3f} s (winner {decision.tag})")
         print(f"    baseline {label}: {base:.3f} s; ratio {ours / base:.1f}x")
+    adversarial()
     return 0
+
+
+def adversarial() -> None:
+    """Slowest single match of each pattern on its worst tags, against the timeout."""
+    print(f"adversarial patterns, slowest match (median of {RUNS}); timeout {MATCH_SECONDS} s")
+    for pattern in ACCEPTED:
+        compiled = parse_policy(f"regex:{pattern}").match
+        assert compiled is not None, pattern
+        worst = max(median_seconds(lambda t=t, c=compiled: c.search(t)) for t in WORST_TAGS)
+        print(f"  accepted   {pattern!r}: {worst * 1e6:,.0f} us")
+    for pattern in POLYNOMIAL:
+        policy = parse_policy(f"regex:{pattern}")
+        took = median_seconds(lambda p=policy: select_tag(p, POLYNOMIAL_TAGS, None))
+        print(f"  polynomial {pattern!r}: {took * 1e6:,.0f} us for {len(POLYNOMIAL_TAGS)} tags")
+    started = time.perf_counter()
+    decision = select_tag(parse_policy(f"regex:{SLOW}"), ["1.0", SLOW_TAG, "2.0"], None)
+    took = time.perf_counter() - started
+    print(f"  too slow   {SLOW!r}: decision failed={decision.failed} after {took:.3f} s")
 
 
 if __name__ == "__main__":

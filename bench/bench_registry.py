@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from automator.reference import ImageRef, parse_reference
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
 from automator.registry.manifests import MANIFEST_ACCEPT
-from tests.harness.registry import Pusher, Registry
+from testing.registry import Pusher, Registry
 
 
 def seed(registry: Registry, repos: int, workers: int) -> list[str]:

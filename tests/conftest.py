@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import MissingServer
-from tests.harness.gitserver import GitDaemon
-from tests.harness.registry import Pusher, Registry
+from testing import MissingServer
+from testing.gitserver import GitDaemon
+from testing.registry import Pusher, Registry
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -3,17 +3,20 @@
 libgit2 keeps its trust settings per process (home directory for ``known_hosts``,
 the CA store, the server timeout), so one ``_ProcessTrust`` owns them: a private
 home whose ``.ssh/known_hosts`` is the union of every configured file, and a CA
-bundle made of the system store plus every configured CA. Trust only grows.
+bundle made of the system store plus every configured CA. Trust only grows; the home
+is removed when the interpreter exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import fnmatch
 import hashlib
 import hmac
 import logging
 import re
+import shutil
 import ssl
 import tempfile
 import threading
@@ -257,6 +260,8 @@ class _ProcessTrust:
     def _home_dir(self) -> Path:
         if self._home is None:
             self._home = Path(tempfile.mkdtemp(prefix="automator-git-home-"))
+            # one per process: gone at exit, even if something removed it first
+            atexit.register(shutil.rmtree, self._home, ignore_errors=True)
             (self._home / ".ssh").mkdir(mode=0o700)
             pygit2.settings.homedir = str(self._home)
             for level in (

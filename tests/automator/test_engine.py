@@ -20,11 +20,11 @@ from automator.engine import Adapters, Engine, SourceSettings
 from automator.errors import Cancelled
 from automator.git import GitRepo, NewCommit, Snapshot
 from automator.write import Repository
-from tests.e2e.test_skeleton import DEPLOYMENT
-from tests.harness.fakeforge import FakeForge
-from tests.harness.forgespec import OpenApiCheck, load
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
+from testing.fakeforge import FakeForge
+from testing.fleet import DEPLOYMENT
+from testing.forgespec import OpenApiCheck, load
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 
 TOKEN = "ghp-engine-test-token"
 GROUPS = 5

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from testing import free_port
+from testing.gitserver import GitDaemon, make_bare_repo
+from testing.registry import Pusher, Registry
 from tests.e2e.test_skeleton import DEPLOYMENT, automator, commits, write_config
-from tests.harness import free_port
-from tests.harness.gitserver import GitDaemon, make_bare_repo
-from tests.harness.registry import Pusher, Registry
 
 
 def error_line(stderr: str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 from tests.e2e.test_skeleton import automator, commits, write_config
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
 
 FILES = {
     "apps/api.yaml": """\

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from testing.registry import Pusher, Registry
 from tests.e2e.test_skeleton import automator
-from tests.harness.registry import Pusher, Registry
 
 
 def test_explain_lists_every_tag_with_its_verdict(

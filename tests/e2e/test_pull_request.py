@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from testing.fakeforge import FakeForge
+from testing.forgespec import OpenApiCheck, load
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 from tests.e2e.test_skeleton import DEPLOYMENT, ROOT, automator, commits
-from tests.harness.fakeforge import FakeForge
-from tests.harness.forgespec import OpenApiCheck, load
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
 
 TOKEN = "ghp-e2e-secret-token"
 LABELS = {

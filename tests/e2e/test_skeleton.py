@@ -10,26 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
+from testing.fleet import DEPLOYMENT
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 
 ROOT = Path(__file__).resolve().parents[2]
-
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-  annotations:
-    automator.dev/policy.api: "semver:~1.4"   # stay on 1.4.x
-spec:
-  template:
-    spec:
-      containers:
-        - name: api
-          image: {image}:1.4.2 # pinned by automator
-          ports: [ {{ containerPort: 8080 }} ]
-"""
 
 
 def automator(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.hostile_registry import HostileRegistry, gzip_bomb
+from testing.hostile_registry import HostileRegistry, gzip_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.hostile_registry import HostileRegistry
 from tests.e2e.test_skeleton import write_config
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.hostile_registry import HostileRegistry
 from tests.hostile.conftest import run_cli
 from tests.hostile.test_registry import DEPLOYMENT
 

@@ -1,6 +1,6 @@
 """A registry that lies: nothing invalid reaches YAML, memory and time stay bounded.
 
-The server is ``tests/harness/hostile_registry.py``; the client-level tests use tight
+The server is ``testing/hostile_registry.py``; the client-level tests use tight
 deadlines through ``RegistrySettings`` and the end-to-end test drives the CLI against
 a real ``git daemon`` remote and reads what landed there.
 """
@@ -18,8 +18,8 @@ from automator.errors import RegistryError
 from automator.reference import TAG_RE, parse_reference
 from automator.registry import RegistryClient, RegistrySettings
 from automator.secrets import Secret
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.hostile_registry import EVIL_TAGS, HONEST, HostileRegistry
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.hostile_registry import EVIL_TAGS, HONEST, HostileRegistry
 from tests.hostile.conftest import ROOT, run_cli
 
 PASSWORD = "hostile-pw-4242"

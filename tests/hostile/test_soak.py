@@ -1,12 +1,12 @@
-"""The soak of ``bench/soak.py`` for 30 seconds: nothing lost, nothing twice, RSS flat."""
+"""The soak of ``testing/soak.py`` for 30 seconds: nothing lost, nothing twice, RSS flat."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.soak import run_soak
+from testing import MissingServer
+from testing.soak import run_soak
 from tests.conftest import need
-from tests.harness import MissingServer
 
 
 def test_soak_keeps_every_update_once_and_the_last_one(tmp_path: Path) -> None:

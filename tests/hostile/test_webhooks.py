@@ -22,10 +22,10 @@ import requests
 
 from automator.secrets import Secret
 from automator.webhooks import ReplayGuard, sign
+from testing import free_port
+from testing.gitserver import GitDaemon, make_bare_repo
+from testing.hostile_registry import HostileRegistry
 from tests.automator.daemon.test_run_daemon import metric_samples
-from tests.harness import free_port
-from tests.harness.gitserver import GitDaemon, make_bare_repo
-from tests.harness.hostile_registry import HostileRegistry
 from tests.hostile.conftest import ROOT
 from tests.hostile.test_registry import DEPLOYMENT
 

@@ -13,7 +13,7 @@ import pytest
 
 from automator.config import Notifications, NotifyTarget
 from automator.notify import Notifier
-from tests.harness import free_port
+from testing import free_port
 
 
 class Receiver:

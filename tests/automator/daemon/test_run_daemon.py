@@ -18,30 +18,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from testing import MissingServer, free_port
+from testing.daemon import SECRET, notifications, write_config
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.registry import Pusher, Registry
 from tests.conftest import need
 from tests.e2e.test_skeleton import DEPLOYMENT, commits
-from tests.harness import MissingServer, free_port
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.registry import Pusher, Registry
 
 ROOT = Path(__file__).resolve().parents[3]
-SECRET = "hook-secret-0123456789"
 BOUND = 20.0  # seconds: push to commit, start to ready, SIGTERM to exit
-
-
-def notifications(port: int) -> str:
-    """A distribution registry config block that POSTs its events to the daemon."""
-    return f"""\
-notifications:
-  endpoints:
-    - name: automator
-      url: http://127.0.0.1:{port}/webhook/distribution
-      headers:
-        Authorization: [Bearer {SECRET}]
-      timeout: 2s
-      threshold: 5
-      backoff: 1s
-"""
 
 
 def start(config: Path, cwd: Path, *args: str) -> subprocess.Popen[str]:
@@ -78,25 +63,6 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, float]:
         proc.kill()
         raise
     return code, time.monotonic() - started
-
-
-def write_config(path: Path, sources: list[tuple[str, str, str]], port: int) -> Path:
-    """``sources`` are (name, git url, registry host)."""
-    lines = ["sources:"]
-    for name, url, _ in sources:
-        lines += [f"  - name: {name}", f"    url: {url}", "    paths: [apps]"]
-    lines += ["write:", "  mode: push", "registries:"]
-    for host in sorted({host for *_, host in sources}):
-        lines += [f"  - host: {host}", "    insecure: true"]
-    lines += [
-        "interval: 1h",
-        f"listen: 127.0.0.1:{port}",
-        f"state_dir: {path.parent / 'state'}",
-        "webhooks:",
-        "  secret_env: HOOK_SECRET",
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture

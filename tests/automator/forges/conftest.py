@@ -8,8 +8,8 @@ import pytest
 
 from automator.forges import Forge, make_forge
 from automator.secrets import Secret
-from tests.harness.fakeforge import FakeForge
-from tests.harness.forgespec import Exchange, OpenApiCheck, SwaggerCheck, load
+from testing.fakeforge import FakeForge
+from testing.forgespec import Exchange, OpenApiCheck, SwaggerCheck, load
 
 TOKEN = "s3cr3t-t0ken-value"
 KINDS = ["github", "gitlab", "gitea", "forgejo"]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness.forgespec import Exchange
+from testing.forgespec import Exchange
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type")
 

@@ -12,8 +12,8 @@ import pytest
 from automator.errors import ForgeError
 from automator.forges import Forge, PullRequest, PullRequestExists, ensure_pr, make_forge, sync_pr
 from automator.secrets import Secret
+from testing.fakeforge import FakeForge
 from tests.automator.forges.conftest import TOKEN
-from tests.harness.fakeforge import FakeForge
 
 # openapi-core warns about GitLab's oauth2 scheme, which these requests do not use
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from testing import MissingServer
+from testing.githttp import GitHttp
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.sshd import Sshd
 from tests.conftest import need
-from tests.harness import MissingServer
-from tests.harness.githttp import GitHttp
-from tests.harness.gitserver import GitDaemon, git, make_bare_repo
-from tests.harness.sshd import Sshd
 
 ROOT = Path(__file__).resolve().parents[3]
 SEED = {

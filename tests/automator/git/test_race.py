@@ -7,25 +7,33 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from testing.gitserver import GitDaemon, git
 from tests.automator.git.conftest import log, writer_command
 from tests.automator.git.test_write import human_push
-from tests.harness.gitserver import GitDaemon, git
 
 
 def test_four_processes_make_exactly_one_commit_and_keep_the_human_one(
     git_daemon: GitDaemon, remotes: Path, tmp_path: Path
 ) -> None:
     url = git_daemon.url("fleet.git")
-    start_at = str(time.time() + 1.0)
+    barrier, release = os.pipe()  # the writers wait until ``release`` is closed
     procs = [
         subprocess.Popen(
-            writer_command(url, tmp_path / f"cache{i}", start_at), stdout=subprocess.PIPE
+            writer_command(url, tmp_path / f"cache{i}", str(barrier)),
+            stdout=subprocess.PIPE,
+            pass_fds=(barrier,),
         )
         for i in range(4)
     ]
-    time.sleep(max(0.0, float(start_at) - time.time()))
+    os.close(barrier)
+    try:
+        ready = [p.stdout.readline() for p in procs if p.stdout]
+    finally:
+        os.close(release)  # all four go at once, and so does the person
+    assert ready == [b"ready\n"] * 4
     human_push(remotes / "fleet.git", tmp_path, "README.md", "a person was here\n")
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0]
@@ -42,21 +50,28 @@ def test_a_writer_killed_during_push_leaves_the_remote_consistent(
     git_daemon: GitDaemon, remotes: Path, tmp_path: Path
 ) -> None:
     bare = remotes / "fleet.git"
-    entered, left = tmp_path / "hook-entered", tmp_path / "hook-left"
+    entered, release = tmp_path / "hook-entered", tmp_path / "hook-release"
     hook = bare / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\ncat >/dev/null\ntouch {entered}\nsleep 1\ntouch {left}\n")
+    # holds the push until the test has killed its writer; says which receive-pack it serves
+    hook.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        f"echo $PPID >{entered}.tmp && mv {entered}.tmp {entered}\n"
+        f"i=0; while [ ! -e {release} ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done\n"
+    )
     hook.chmod(0o755)
     cache = tmp_path / "cache"
-    victim = subprocess.Popen(writer_command(git_daemon.url("fleet.git"), cache))
-    deadline = time.monotonic() + 30
-    while not entered.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert entered.exists(), "the push never reached the hook"
+    tmpdir = tmp_path / "tmp"  # a SIGKILL leaves the writer's git home behind: keep it here
+    tmpdir.mkdir()
+    victim = subprocess.Popen(
+        writer_command(git_daemon.url("fleet.git"), cache),
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+    )
+    assert wait_until(entered.exists), "the push never reached the hook"
+    receive_pack = int(entered.read_text())
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    while not left.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
+    release.touch()
+    assert wait_until(lambda: not running(receive_pack)), "receive-pack never finished"
     hook.unlink()
     git("fsck", "--strict", cwd=bare)
     again = subprocess.run(
@@ -66,3 +81,20 @@ def test_a_writer_killed_during_push_leaves_the_remote_consistent(
     subjects = log(bare)
     assert subjects.count("Update ghcr.io/acme/api to 1.4.3") == 1
     assert subjects[-1] == "Initial config" and len(subjects) == 2
+
+
+def wait_until(condition: Callable[[], bool], bound: float = 30.0) -> bool:
+    """Poll ``condition`` until it holds or ``bound`` seconds pass; return the last answer."""
+    deadline = time.monotonic() + bound
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def running(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie has finished)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

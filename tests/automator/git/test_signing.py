@@ -12,9 +12,9 @@ import pytest
 
 from automator.git import GitRepo, GpgSigner, Signer, SshKeygenSigner, SshSigner
 from automator.secrets import Secret
+from testing.gitserver import GitDaemon, git
+from testing.sshd import keygen
 from tests.automator.git.test_write import BOT, bump
-from tests.harness.gitserver import GitDaemon, git
-from tests.harness.sshd import keygen
 
 
 def verify(bare: Path, *config: str, env: dict[str, str] | None = None) -> str:

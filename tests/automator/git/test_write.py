@@ -9,8 +9,8 @@ import pytest
 
 from automator.errors import GitError
 from automator.git import GitRepo, Identity, NewCommit, Snapshot
+from testing.gitserver import GitDaemon, git
 from tests.automator.git.conftest import log
-from tests.harness.gitserver import GitDaemon, git
 
 BOT = Identity.parse("automator <bot@example.test>")
 API = "clusters/prod/api.yaml"

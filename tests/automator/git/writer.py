@@ -1,13 +1,17 @@
 """One automator process for the race and crash tests: bump api to 1.4.3, print the result.
 
-Usage: writer.py URL CACHE_DIR [START_AT]   (START_AT: a time.time() to wait for)
+Usage: writer.py URL CACHE_DIR [BARRIER_FD]
+
+With BARRIER_FD (the read end of a pipe it inherits), it prints ``ready`` once it can
+write and waits until the pipe's write end is closed, so that several writers start
+together.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
@@ -28,9 +32,10 @@ def render(snapshot: Snapshot) -> NewCommit | None:
 
 def main(argv: list[str]) -> int:
     url, cache = argv[0], Path(argv[1])
-    if len(argv) > 2:
-        time.sleep(max(0.0, float(argv[2]) - time.time()))
     repo = GitRepo(url, "main", cache, backoff_s=0.2, max_attempts=8)
+    if len(argv) > 2:
+        print("ready", flush=True)
+        os.read(int(argv[2]), 1)  # b"" once every write end is closed
     result = repo.write(render, author=Identity.parse("automator <bot@example.test>"))
     print(json.dumps({"commit": result.commit, "attempts": result.attempts}))
     return 0

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from testing import MissingServer
+from testing.proxy import FaultProxy
+from testing.registry import Pusher, Registry, htpasswd_config
+from testing.tokenserver import PushAuth, TokenServer
 from tests.conftest import need
-from tests.harness import MissingServer
-from tests.harness.proxy import FaultProxy
-from tests.harness.registry import Pusher, Registry, htpasswd_config
-from tests.harness.tokenserver import PushAuth, TokenServer
 
 USER, PASSWORD = "alice", "s3cret-pw-9f8e"
 IDENTITY_TOKEN = "refresh-tok-5d4c"

@@ -15,8 +15,8 @@ from automator.reference import parse_reference
 from automator.registry import RegistryClient, RegistrySettings
 from automator.registry.auth import parse_challenges
 from automator.secrets import Secret
+from testing.registry import Registry
 from tests.automator.registry.conftest import IDENTITY_TOKEN, PASSWORD, TAGS, USER, TokenSetup
-from tests.harness.registry import Registry
 
 
 def test_basic_auth_with_settings(basic_registry: Registry) -> None:

@@ -11,8 +11,8 @@ import requests
 from automator.errors import RegistryError
 from automator.reference import parse_reference
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
+from testing.registry import Registry
 from tests.automator.registry.conftest import TAGS, Seeded
-from tests.harness.registry import Registry
 
 
 def client_for(registry: Registry, **kwargs: object) -> RegistryClient:

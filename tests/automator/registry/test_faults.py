@@ -13,8 +13,8 @@ from automator.errors import RegistryError
 from automator.reference import TAG_RE, parse_reference
 from automator.registry import RegistryClient, RegistrySettings
 from automator.secrets import Secret
+from testing.proxy import FaultProxy
 from tests.automator.registry.conftest import TAGS, Seeded
-from tests.harness.proxy import FaultProxy
 
 SECRET = "proxy-pw-31337"
 

@@ -9,10 +9,10 @@ import pytest
 from automator.errors import RegistryError
 from automator.reference import parse_reference
 from automator.registry import RegistryClient, RegistrySettings
+from testing import MissingServer
+from testing.registry import Pusher, Registry
+from testing.tls import make_tls
 from tests.conftest import need
-from tests.harness import MissingServer
-from tests.harness.registry import Pusher, Registry
-from tests.harness.tls import make_tls
 
 
 @pytest.fixture(scope="module")

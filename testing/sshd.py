@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.harness import MissingServer, free_port
-from tests.harness.process import spawn, stop_group, wait_listening
+from testing import MissingServer, free_port
+from testing.process import spawn, stop_group, wait_listening
 
 SSHD = "/usr/sbin/sshd"  # sshd re-execs itself, so it must be started by absolute path
 USER = "automator-test"

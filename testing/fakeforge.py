@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.harness.forgespec import Exchange
+from testing.forgespec import Exchange
 
 Answer = tuple[int, Any, dict[str, str]]
 CANNED = "X-Fake-Canned"  # marks an injected answer
@@ -83,7 +83,7 @@ class FakeForge:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> FakeForge:
         self._thread.start()
@@ -288,7 +288,7 @@ def _github_invalid(errors: list[dict[str, str]]) -> dict[str, Any]:
 
 def _github_pr(fake: FakeForge, pr: FakePR) -> dict[str, Any]:
     owner = fake.repository.split("/")[0]
-    data = copy.deepcopy(fake.examples["pull-request"]["value"])
+    data: dict[str, Any] = copy.deepcopy(fake.examples["pull-request"]["value"])
     data.update(
         number=pr.number,
         title=pr.title,
@@ -341,14 +341,14 @@ def _gitlab(
                 f" !{existing.number}"
             )
             return 409, {"message": [message]}, {}
-        pr = fake.add(
+        new = fake.add(
             body["source_branch"],
             body["target_branch"],
             body["title"],
             body.get("description") or "",
         )
-        pr.labels = list(body.get("labels") or [])
-        return 201, _gitlab_mr(fake, pr), {}
+        new.labels = list(body.get("labels") or [])
+        return 201, _gitlab_mr(fake, new), {}
     if len(rest) >= 2 and rest[0] == "merge_requests" and method == "PUT":
         pr = next((p for p in fake.prs if p.number == int(rest[1])), None)
         if pr is None:
@@ -418,8 +418,8 @@ def _gitea(
                 f" head_branch: {existing.head}, base_branch: {existing.base}]"
             )
             return 409, {"message": message, "url": "http://127.0.0.1/api/swagger"}, {}
-        pr = fake.add(body["head"], body["base"], body["title"], body.get("body") or "")
-        return 201, _gitea_pr(fake, pr), {}
+        new = fake.add(body["head"], body["base"], body["title"], body.get("body") or "")
+        return 201, _gitea_pr(fake, new), {}
     if len(rest) >= 2 and rest[0] in ("pulls", "issues"):
         pr = next((p for p in fake.prs if p.number == int(rest[1])), None)
         if pr is None:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.harness.proxy import Recorder
+from testing.proxy import Recorder
 
 HONEST = ["1.4.2", "1.4.3", "1.5.0"]
 LOOKALIKE = "1.4.\u0669"  # ARABIC-INDIC DIGIT NINE: \w in unicode regexes, not in ASCII ones

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.harness import MissingServer, free_port, terminate
+from testing import MissingServer, free_port, terminate
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Person",

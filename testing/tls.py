@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.harness.registry import TLSFiles
+from testing.registry import TLSFiles
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:

@@ -29,7 +29,8 @@ def wait_listening(port: int, procs: list[subprocess.Popen[bytes]], log: Path) -
     while time.monotonic() < deadline:
         for proc in procs:
             if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args[0]} exited: {log.read_text()[-2000:]}")
+                program = proc.args[0] if isinstance(proc.args, list) else proc.args
+                raise RuntimeError(f"{program!s} exited: {log.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

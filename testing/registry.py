@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from tests.harness import MissingServer, free_port, terminate
+from testing import MissingServer, free_port, terminate
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

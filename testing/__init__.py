@@ -1,4 +1,11 @@
-"""Real servers for tests and the demo: a distribution registry, Git servers.
+"""Real servers for the tests, the demo and the benchmarks.
+
+A distribution registry (plain, token-authenticated, TLS, behind a fault proxy, or a
+hostile one), Git servers (``git daemon``, git over HTTP behind nginx, sshd), fake
+forges whose traffic is checked against the forges' API descriptions, and the sample
+fleet and daemon configuration they are driven with. ``tests/``, ``demo/`` and
+``bench/`` import this package; it imports none of them. It is not installed with
+``automator`` (see ``pyproject.toml``), so run from the repository root.
 
 Everything listens on 127.0.0.1 on a free port and is started and stopped by the
 code that needs it. Nothing here is mocked: the registry is Debian's

@@ -138,7 +138,8 @@ class FaultProxy:
         tags = sorted(doc.get("tags") or [])
         last = query.get("last", [""])[0]
         tags = [t for t in tags if t > last]
-        size = min(int(query.get("n", [self.page_size])[0]), self.page_size or 1000)
+        asked = int(query["n"][0]) if "n" in query else self.page_size or 1000
+        size = min(asked, self.page_size or 1000)
         link = ""
         if len(tags) > size and self.link:
             link = f'<{path}?last={quote(tags[size - 1])}&n={size}>; rel="next"'

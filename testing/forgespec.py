@@ -21,12 +21,15 @@ import jsonschema
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-DATA = Path(__file__).resolve().parents[1] / "automator" / "forges" / "data"
+# the API description slices and their provenance (data/README.md)
+DATA = Path(__file__).resolve().parent / "data"
 GENERIC = {401, 403, 429}
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())
+    """One of the slices in ``data/``, by file name."""
+    spec: dict[str, Any] = json.loads((DATA / name).read_text())
+    return spec
 
 
 @dataclass(frozen=True)
