@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from automator.errors import AutomatorError, Cancelled
 from automator.forges import Forge, PullRequest, branch_name, group_key, render_pr, sync_pr
 from automator.forges.grouping import BRANCH_PREFIX
-from automator.git import NewCommit, Signer, Snapshot, render_message
+from automator.git import NewCommit, Signer, Snapshot
 from automator.model import Change
 from automator.reference import ImageRef
 from automator.write.protocols import Replan, Repository
@@ -76,12 +76,7 @@ class PullRequestWriter:
         def render(snapshot: Snapshot) -> NewCommit | None:
             plan = splice(replan(snapshot), snapshot.read, only=mine)
             last[:] = plan.changes
-            if plan.empty:
-                return None
-            message = render_message(
-                plan.changes, self.commit.message_template, self.commit.skip_ci
-            )
-            return NewCommit(plan.files, message)
+            return self.commit.new_commit(plan)
 
         written = self.repo.write(
             render,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from automator.errors import Cancelled
-from automator.git import NewCommit, Signer, Snapshot, render_message
+from automator.git import NewCommit, Signer, Snapshot
 from automator.model import Plan
 from automator.write.protocols import Replan, Repository
 from automator.write.settings import CommitSettings, Written
@@ -31,12 +31,7 @@ class PushWriter:
             last[:] = [plan]
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"{self.source}: stopping; the write was not started")
-            if plan.empty:
-                return None
-            message = render_message(
-                plan.changes, self.commit.message_template, self.commit.skip_ci
-            )
-            return NewCommit(plan.files, message)
+            return self.commit.new_commit(plan)
 
         result = self.repo.write(
             render,

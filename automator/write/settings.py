@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from automator.forges import GroupBy
-from automator.git import Identity
+from automator.git import Identity, NewCommit, render_message
 from automator.model import Plan
 
 
@@ -17,6 +17,14 @@ class CommitSettings:
     committer: Identity | None = None
     message_template: str | None = None
     skip_ci: bool = False
+
+    def new_commit(self, plan: Plan) -> NewCommit | None:
+        """The commit that carries a spliced ``plan``, None when it changes nothing."""
+        if plan.empty:
+            return None
+        return NewCommit(
+            plan.files, render_message(plan.changes, self.message_template, self.skip_ci)
+        )
 
 
 @dataclass(frozen=True, slots=True)
