@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-import requests
-
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.pulls import RepoPulls
+from automator.http import Http
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class Gitea(RepoPulls):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
         forgejo: bool = False,
     ) -> None:
@@ -49,7 +48,7 @@ class Gitea(RepoPulls):
             auth=_auth,
             repository=repository,
             token=token,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
 
@@ -88,7 +87,7 @@ class Gitea(RepoPulls):
         payload = {"head": head, "base": base, "title": title, "body": body}
         path = f"{self._repo}/pulls"
         resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status_code == 409:
+        if resp.status == 409:
             advice = "updating the open one instead"
             raise PullRequestExists(str(self.api.error(resp, doing, advice)))
         return self._label_new(self._pr(self.api.json(resp, doing), doing), labels)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-import requests
-
 from automator.errors import ForgeError
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.pulls import RepoPulls
+from automator.http import Http
 from automator.secrets import Secret
 
 API_VERSION = "2022-11-28"
@@ -41,7 +40,7 @@ class GitHub(RepoPulls):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
     ) -> None:
         super().__init__(
@@ -50,7 +49,7 @@ class GitHub(RepoPulls):
             auth=_auth,
             repository=repository,
             token=token,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
 
@@ -82,7 +81,7 @@ class GitHub(RepoPulls):
         resp = self.api.request(
             "POST", f"{self._repo}/pulls", doing=doing, json_body=payload, ok=(201, 422)
         )
-        if resp.status_code == 422:
+        if resp.status == 422:
             if "already exists" in self.api.message(resp):
                 raise PullRequestExists(
                     str(self.api.error(resp, doing, "updating the open one instead"))

@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from automator.errors import ForgeError
 from automator.forges.base import EnsurePr, PullRequest, PullRequestExists
 from automator.forges.client import ApiClient
+from automator.http import Http
 from automator.secrets import Secret
 
 _STATES = {"opened": "open", "locked": "open", "closed": "closed", "merged": "merged"}
@@ -35,7 +34,7 @@ class GitLab(EnsurePr):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
     ) -> None:
         if not repository.strip("/"):
@@ -46,7 +45,7 @@ class GitLab(EnsurePr):
             base_url=gitlab_api_root(api_url),
             token=token,
             auth=_auth,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
         self._project = f"/projects/{quote(repository.strip('/'), safe='')}"
@@ -90,7 +89,7 @@ class GitLab(EnsurePr):
             payload["labels"] = list(labels)
         path = f"{self._project}/merge_requests"
         resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status_code == 409:
+        if resp.status == 409:
             raise PullRequestExists(
                 str(self.api.error(resp, doing, "updating the open one instead"))
             )
@@ -129,5 +128,5 @@ class GitLab(EnsurePr):
                 body=str(data.get("description") or ""),
                 state=_STATES.get(str(data["state"]), str(data["state"])),
             )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise self.api.malformed(doing, "a merge request") from None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise self.api.malformed(doing, "a merge request") from exc
