@@ -21,7 +21,7 @@ class Again(Exception):
     """A failed attempt that another attempt may fix, after ``wait`` seconds if given.
 
     ``error`` is what the caller raises when no attempt is left; without it the caller
-    words its own from ``reason``.
+    words its own from ``reason``. The retry loop sets ``attempts`` when it gives up.
     """
 
     def __init__(
@@ -31,6 +31,7 @@ class Again(Exception):
         self.reason = reason
         self.wait = wait
         self.error = error
+        self.attempts = 1
 
     @property
     def kind(self) -> str:

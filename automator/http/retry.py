@@ -3,7 +3,8 @@
 An attempt asks for another by raising ``Again`` (with the wait a server named, if it
 named one); anything else ends the call. Waits are jittered exponential backoff,
 never longer than ``Retry.max_wait`` nor past the call's deadline, and the loop stops
-after ``Retry.attempts`` or at the deadline, re-raising the last ``Again``.
+after ``Retry.attempts`` or at the deadline, re-raising the last ``Again`` with the
+number of attempts made (fewer than ``Retry.attempts``: time ran out first).
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def retrying(
         pause = state.next_action.sleep if state.next_action is not None else 0.0
         logger.debug("%s: %s; trying again in %.2fs", deadline.what, failure, pause)
 
+    made = 0
+
+    def counted() -> T:
+        nonlocal made
+        made += 1
+        return attempt()
+
     retrier = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(Again),
         stop=tenacity.stop_after_attempt(policy.attempts) | _OutOfTime(deadline),
@@ -92,14 +100,18 @@ def retrying(
         before_sleep=log,
         reraise=True,
     )
-    return retrier(attempt)
+    try:
+        return retrier(counted)
+    except Again as again:
+        again.attempts = made
+        raise
 
 
 class _OutOfTime(stop_base):
-    """Stop once the call's deadline has passed."""
+    """Stop when too little time is left for another attempt to start."""
 
     def __init__(self, deadline: Deadline) -> None:
         self.deadline = deadline
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.deadline.remaining() <= 0
+        return self.deadline.remaining() <= MARGIN

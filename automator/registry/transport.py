@@ -103,10 +103,10 @@ class Transport:
                 policy=policy,
             )
         except Again as again:
-            if deadline.remaining() <= 0:
+            if again.attempts < policy.attempts:  # the deadline stopped it first
                 raise registry_error(deadline.passed()) from again
             raise RegistryError(
-                f"{deadline.what}: {again.reason} after {settings.max_attempts} attempts;"
+                f"{deadline.what}: {again.reason} after {again.attempts} attempts;"
                 " check the registry address and the network, or try later",
                 transient=True,
             ) from again
