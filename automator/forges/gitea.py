@@ -57,8 +57,8 @@ class Gitea(RepoPulls):
         # the list has no head filter (and Forgejo no base filter): page and filter here
         for page in range(1, MAX_PAGES + 1):
             params: dict[str, str | int] = {"state": "open", "page": page, "limit": PAGE_SIZE}
-            resp = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
-            data = self.api.json(resp, doing)
+            reply = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
+            data = self.api.json(reply, doing)
             if not isinstance(data, list):
                 raise self.api.malformed(doing, "a list of pull requests")
             for item in data:
@@ -86,11 +86,11 @@ class Gitea(RepoPulls):
         title = f"WIP: {title}" if draft else title
         payload = {"head": head, "base": base, "title": title, "body": body}
         path = f"{self._repo}/pulls"
-        resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status == 409:
+        reply = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
+        if reply.status == 409:
             advice = "updating the open one instead"
-            raise PullRequestExists(str(self.api.error(resp, doing, advice)))
-        return self._label_new(self._pr(self.api.json(resp, doing), doing), labels)
+            raise PullRequestExists(str(self.api.error(reply, doing, advice)))
+        return self._label_new(self._pr(self.api.json(reply, doing), doing), labels)
 
     def enable_auto_merge(self, pr: PullRequest) -> None:
         doing = f"scheduling pull request #{pr.number} to merge when checks succeed"

@@ -61,10 +61,10 @@ class GitLab(EnsurePr):
             "target_branch": base,
             "per_page": 100,
         }
-        resp = self.api.request(
+        reply = self.api.request(
             "GET", f"{self._project}/merge_requests", doing=doing, params=params
         )
-        data = self.api.json(resp, doing)
+        data = self.api.json(reply, doing)
         found = [self._pr(item, doing) for item in data] if isinstance(data, list) else []
         return next((pr for pr in found if pr.head == head and pr.base == base), None)
 
@@ -88,12 +88,12 @@ class GitLab(EnsurePr):
         if labels:
             payload["labels"] = list(labels)
         path = f"{self._project}/merge_requests"
-        resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status == 409:
+        reply = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
+        if reply.status == 409:
             raise PullRequestExists(
-                str(self.api.error(resp, doing, "updating the open one instead"))
+                str(self.api.error(reply, doing, "updating the open one instead"))
             )
-        return self._pr(self.api.json(resp, doing), doing)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
         return self._put(pr, {"title": title, "description": body}, "updating")
@@ -114,8 +114,8 @@ class GitLab(EnsurePr):
     def _put(self, pr: PullRequest, payload: Mapping[str, Any], verb: str) -> PullRequest:
         doing = f"{verb} merge request !{pr.number}"
         path = f"{self._project}/merge_requests/{pr.number}"
-        resp = self.api.request("PUT", path, doing=doing, json_body=payload)
-        return self._pr(self.api.json(resp, doing), doing)
+        reply = self.api.request("PUT", path, doing=doing, json_body=payload)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def _pr(self, data: Any, doing: str) -> PullRequest:
         try:

@@ -77,8 +77,8 @@ class RepoPulls(EnsurePr):
     def _patch(self, pr: PullRequest, payload: Mapping[str, str], verb: str) -> PullRequest:
         doing = f"{verb} pull request #{pr.number}"
         path = f"{self._repo}/pulls/{pr.number}"
-        resp = self.api.request("PATCH", path, doing=doing, json_body=payload, ok=self.edited)
-        return self._pr(self.api.json(resp, doing), doing)
+        reply = self.api.request("PATCH", path, doing=doing, json_body=payload, ok=self.edited)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def _pr(self, data: Any, doing: str) -> PullRequest:
         try:
