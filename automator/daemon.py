@@ -26,9 +26,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import requests
 
 from automator import adapters, metrics
 from automator.config import Config, Source, parse_listen
@@ -85,11 +82,9 @@ class Daemon:
         self._queue: queue.SimpleQueue[_Schedule | None] = queue.SimpleQueue()
         self._cancel = threading.Event()
         self._repo_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-        session = requests.Session()
-        session.hooks["response"].append(_count_request)
         # one client and one catalog for all workers: each repository is listed once
         # per half interval however many sources use it, and a webhook evicts what it names
-        registry = adapters.registry_client(config, self.state_dir, session=session)
+        registry = adapters.registry_client(config, self.state_dir)
         self._engine = adapters.engine(
             config, self.state_dir, registry=registry, max_age=self.interval / 2
         )
@@ -300,11 +295,6 @@ class Daemon:
         metrics.ERRORS.labels(source=source.name, error=kind, transient=transient).inc()
         logger.error("%s: %s", source.name, error)
         self.notifier.notify("failure", source.name, f"{source.name}: {error}", error=str(error))
-
-
-def _count_request(resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-    host = urlsplit(resp.url).netloc
-    metrics.REGISTRY_REQUESTS.labels(host=host, status=str(resp.status_code)).inc()
 
 
 def _change_dict(change: Any) -> dict[str, str]:

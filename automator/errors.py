@@ -8,6 +8,8 @@
     ├── EditError             an edit cannot be made byte-exactly
     ├── GitError              fetch, commit or push failed
     ├── ForgeError            a forge API call failed
+    ├── HttpError             an HTTP exchange failed (deadline, body cap, encoding, TLS);
+    │                         the registry, forge and notifier clients translate it
     └── Cancelled             a stop was asked for before a write began
 
 Each carries ``transient``: True when retrying later can help (timeouts, 429, 5xx,
@@ -56,6 +58,10 @@ class GitError(AutomatorError):
 
 class ForgeError(AutomatorError):
     """A forge (GitHub, GitLab, Gitea) API call failed."""
+
+
+class HttpError(AutomatorError):
+    """An HTTP exchange failed in ``automator.http``; its callers say what it means to them."""
 
 
 class Cancelled(AutomatorError):

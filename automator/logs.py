@@ -2,7 +2,9 @@
 
 A redaction filter replaces every registered secret value (and any credentials
 written into a URL) with ``***`` before a record is formatted, whichever handler
-prints it.
+prints it: the message, the formatted traceback with its chain of causes, and the
+stack. A registered URL also registers the pieces of it that travel alone: an HTTP
+library's error says ``url: /services/T000/B000/XXXX``, not the whole webhook URL.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+from urllib.parse import urlsplit
 
 from automator.secrets import Secret
 
@@ -22,15 +25,29 @@ _secrets: set[str] = set()
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@", re.I)
 _TOKEN_PARAM = re.compile(r"(?P<key>[?&](?:token|access_token|secret)=)[^&\s]+", re.I)
 _MIN_SECRET = 4  # shorter values would redact ordinary words
+_MIN_URL_PART = 8  # a URL's path is a secret only when it is long ("/hook" is not)
 
 
 def register_secret(secret: Secret) -> Secret:
     """Make the value of ``secret`` unprintable in every log line from now on."""
     value = secret.reveal()
-    if len(value) >= _MIN_SECRET:
-        with _lock:
-            _secrets.add(value)
+    with _lock:
+        _secrets.update(part for part in _pieces(value) if len(part) >= _MIN_SECRET)
     return secret
+
+
+def _pieces(value: str) -> list[str]:
+    """``value``, and for a URL its path and query and password, which errors quote alone."""
+    if "://" not in value:
+        return [value]
+    try:
+        url = urlsplit(value.strip())
+        password = url.password or ""
+    except ValueError:  # not a URL after all
+        return [value]
+    target = url.path + (f"?{url.query}" if url.query else "")
+    parts = [part for part in (target, url.path) if len(part) >= _MIN_URL_PART]
+    return [value, value.strip(), password, *parts]
 
 
 def redact(text: str) -> str:
@@ -54,6 +71,8 @@ class RedactionFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -82,6 +82,12 @@ REGISTRY_REQUESTS = Counter(
     ["host", "status"],
     registry=REGISTRY,
 )
+HTTP_REQUESTS = Counter(
+    "automator_http_requests",
+    "Other HTTP requests (client: forge or notify), by host and status code.",
+    ["client", "host", "status"],
+    registry=REGISTRY,
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -9,8 +9,6 @@ The Git side (pushing the branch, deleting it after a close) is not done here.
 
 from __future__ import annotations
 
-import requests
-
 from automator.errors import ConfigError
 from automator.forges.base import EnsureAction, Forge, PullRequest, PullRequestExists, ensure_pr
 from automator.forges.content import group_of, marker, render_pr
@@ -19,6 +17,7 @@ from automator.forges.github import GitHub
 from automator.forges.gitlab import GitLab
 from automator.forges.grouping import GroupBy, branch_name, group_changes, group_key
 from automator.forges.lifecycle import PrAction, PrOutcome, decide_pr_action, sync_pr
+from automator.http import Http
 from automator.secrets import Secret
 
 KINDS = ("github", "gitlab", "gitea", "forgejo")
@@ -54,14 +53,15 @@ def make_forge(
     api_url: str,
     repository: str,
     token: Secret,
-    session: requests.Session | None = None,
+    http: Http | None = None,
     max_wait_s: float = 60,
 ) -> Forge:
     """The forge of ``kind`` for ``repository`` (OWNER/NAME; GitLab also an id or a path).
 
     ``api_url`` is the API root or the server's address: ``https://api.github.com``,
     ``https://ghe.example.com`` (``/api/v3`` is added), ``https://gitlab.example.com``
-    (``/api/v4`` added), ``https://codeberg.org`` (``/api/v1`` added).
+    (``/api/v4`` added), ``https://codeberg.org`` (``/api/v1`` added). ``http`` sends
+    the requests (default: the edge counted as ``client="forge"``).
     """
     if kind not in KINDS:
         raise ConfigError(
@@ -69,8 +69,8 @@ def make_forge(
         )
     where = {"api_url": api_url, "repository": repository}
     if kind == "github":
-        return GitHub(**where, token=token, session=session, max_wait_s=max_wait_s)
+        return GitHub(**where, token=token, http=http, max_wait_s=max_wait_s)
     if kind == "gitlab":
-        return GitLab(**where, token=token, session=session, max_wait_s=max_wait_s)
+        return GitLab(**where, token=token, http=http, max_wait_s=max_wait_s)
     forgejo = kind == "forgejo"
-    return Gitea(**where, token=token, session=session, max_wait_s=max_wait_s, forgejo=forgejo)
+    return Gitea(**where, token=token, http=http, max_wait_s=max_wait_s, forgejo=forgejo)

@@ -105,7 +105,7 @@ def ensure_pr(
     if found is None:
         try:
             return forge.create_pr(head, base, title, body, labels, draft), "created"
-        except PullRequestExists:
+        except PullRequestExists as exc:
             logger.info("%s -> %s: pull request opened by another writer; updating it", head, base)
             found = forge.find_open_pr(head, base)
             if found is None:
@@ -113,7 +113,7 @@ def ensure_pr(
                     f"{head} -> {base}: the forge says a pull request exists but lists none"
                     " open; retry later",
                     transient=True,
-                ) from None
+                ) from exc
     if found.title == title and _same_text(found.body, body):
         return found, "unchanged"
     return forge.update_pr(found, title, body), "updated"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-import requests
-
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.pulls import RepoPulls
+from automator.http import Http
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class Gitea(RepoPulls):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
         forgejo: bool = False,
     ) -> None:
@@ -49,7 +48,7 @@ class Gitea(RepoPulls):
             auth=_auth,
             repository=repository,
             token=token,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
 
@@ -58,8 +57,8 @@ class Gitea(RepoPulls):
         # the list has no head filter (and Forgejo no base filter): page and filter here
         for page in range(1, MAX_PAGES + 1):
             params: dict[str, str | int] = {"state": "open", "page": page, "limit": PAGE_SIZE}
-            resp = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
-            data = self.api.json(resp, doing)
+            reply = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
+            data = self.api.json(reply, doing)
             if not isinstance(data, list):
                 raise self.api.malformed(doing, "a list of pull requests")
             for item in data:
@@ -87,11 +86,11 @@ class Gitea(RepoPulls):
         title = f"WIP: {title}" if draft else title
         payload = {"head": head, "base": base, "title": title, "body": body}
         path = f"{self._repo}/pulls"
-        resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status_code == 409:
+        reply = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
+        if reply.status == 409:
             advice = "updating the open one instead"
-            raise PullRequestExists(str(self.api.error(resp, doing, advice)))
-        return self._label_new(self._pr(self.api.json(resp, doing), doing), labels)
+            raise PullRequestExists(str(self.api.error(reply, doing, advice)))
+        return self._label_new(self._pr(self.api.json(reply, doing), doing), labels)
 
     def enable_auto_merge(self, pr: PullRequest) -> None:
         doing = f"scheduling pull request #{pr.number} to merge when checks succeed"

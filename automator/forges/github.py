@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-import requests
-
 from automator.errors import ForgeError
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.pulls import RepoPulls
+from automator.http import Http
 from automator.secrets import Secret
 
 API_VERSION = "2022-11-28"
@@ -41,7 +40,7 @@ class GitHub(RepoPulls):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
     ) -> None:
         super().__init__(
@@ -50,7 +49,7 @@ class GitHub(RepoPulls):
             auth=_auth,
             repository=repository,
             token=token,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
 
@@ -63,8 +62,8 @@ class GitHub(RepoPulls):
             "base": base,
             "per_page": 100,
         }
-        resp = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
-        data = self.api.json(resp, doing)
+        reply = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
+        data = self.api.json(reply, doing)
         found = [self._pr(item, doing) for item in data] if isinstance(data, list) else []
         return next((pr for pr in found if pr.head == head and pr.base == base), None)
 
@@ -79,18 +78,18 @@ class GitHub(RepoPulls):
     ) -> PullRequest:
         doing = f"creating pull request {head} -> {base}"
         payload = {"title": title, "head": head, "base": base, "body": body, "draft": draft}
-        resp = self.api.request(
+        reply = self.api.request(
             "POST", f"{self._repo}/pulls", doing=doing, json_body=payload, ok=(201, 422)
         )
-        if resp.status_code == 422:
-            if "already exists" in self.api.message(resp):
+        if reply.status == 422:
+            if "already exists" in self.api.message(reply):
                 raise PullRequestExists(
-                    str(self.api.error(resp, doing, "updating the open one instead"))
+                    str(self.api.error(reply, doing, "updating the open one instead"))
                 )
             raise self.api.error(
-                resp, doing, f"push branch {head} with commits that {base} lacks, then retry"
+                reply, doing, f"push branch {head} with commits that {base} lacks, then retry"
             )
-        return self._label_new(self._pr(self.api.json(resp, doing), doing), labels)
+        return self._label_new(self._pr(self.api.json(reply, doing), doing), labels)
 
     def enable_auto_merge(self, pr: PullRequest) -> None:
         raise ForgeError(

@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from automator.errors import ForgeError
 from automator.forges.base import EnsurePr, PullRequest, PullRequestExists
 from automator.forges.client import ApiClient
+from automator.http import Http
 from automator.secrets import Secret
 
 _STATES = {"opened": "open", "locked": "open", "closed": "closed", "merged": "merged"}
@@ -35,7 +34,7 @@ class GitLab(EnsurePr):
         api_url: str,
         repository: str,
         token: Secret,
-        session: requests.Session | None = None,
+        http: Http | None = None,
         max_wait_s: float = 60,
     ) -> None:
         if not repository.strip("/"):
@@ -46,7 +45,7 @@ class GitLab(EnsurePr):
             base_url=gitlab_api_root(api_url),
             token=token,
             auth=_auth,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
         self._project = f"/projects/{quote(repository.strip('/'), safe='')}"
@@ -62,10 +61,10 @@ class GitLab(EnsurePr):
             "target_branch": base,
             "per_page": 100,
         }
-        resp = self.api.request(
+        reply = self.api.request(
             "GET", f"{self._project}/merge_requests", doing=doing, params=params
         )
-        data = self.api.json(resp, doing)
+        data = self.api.json(reply, doing)
         found = [self._pr(item, doing) for item in data] if isinstance(data, list) else []
         return next((pr for pr in found if pr.head == head and pr.base == base), None)
 
@@ -89,12 +88,12 @@ class GitLab(EnsurePr):
         if labels:
             payload["labels"] = list(labels)
         path = f"{self._project}/merge_requests"
-        resp = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
-        if resp.status_code == 409:
+        reply = self.api.request("POST", path, doing=doing, json_body=payload, ok=(201, 409))
+        if reply.status == 409:
             raise PullRequestExists(
-                str(self.api.error(resp, doing, "updating the open one instead"))
+                str(self.api.error(reply, doing, "updating the open one instead"))
             )
-        return self._pr(self.api.json(resp, doing), doing)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
         return self._put(pr, {"title": title, "description": body}, "updating")
@@ -115,8 +114,8 @@ class GitLab(EnsurePr):
     def _put(self, pr: PullRequest, payload: Mapping[str, Any], verb: str) -> PullRequest:
         doing = f"{verb} merge request !{pr.number}"
         path = f"{self._project}/merge_requests/{pr.number}"
-        resp = self.api.request("PUT", path, doing=doing, json_body=payload)
-        return self._pr(self.api.json(resp, doing), doing)
+        reply = self.api.request("PUT", path, doing=doing, json_body=payload)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def _pr(self, data: Any, doing: str) -> PullRequest:
         try:
@@ -129,5 +128,5 @@ class GitLab(EnsurePr):
                 body=str(data.get("description") or ""),
                 state=_STATES.get(str(data["state"]), str(data["state"])),
             )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise self.api.malformed(doing, "a merge request") from None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise self.api.malformed(doing, "a merge request") from exc

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import requests
-
 from automator.errors import ForgeError
 from automator.forges.base import EnsurePr, PullRequest
 from automator.forges.client import ApiClient
+from automator.http import Http
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ class RepoPulls(EnsurePr):
         auth: Callable[[str], Mapping[str, str]],
         repository: str,
         token: Secret,
-        session: requests.Session | None,
+        http: Http | None,
         max_wait_s: float,
     ) -> None:
         owner, _, name = repository.partition("/")
@@ -47,7 +46,7 @@ class RepoPulls(EnsurePr):
             base_url=api_root,
             token=token,
             auth=auth,
-            session=session,
+            http=http,
             max_wait_s=max_wait_s,
         )
         self._repo = f"/repos/{owner}/{name}"
@@ -78,8 +77,8 @@ class RepoPulls(EnsurePr):
     def _patch(self, pr: PullRequest, payload: Mapping[str, str], verb: str) -> PullRequest:
         doing = f"{verb} pull request #{pr.number}"
         path = f"{self._repo}/pulls/{pr.number}"
-        resp = self.api.request("PATCH", path, doing=doing, json_body=payload, ok=self.edited)
-        return self._pr(self.api.json(resp, doing), doing)
+        reply = self.api.request("PATCH", path, doing=doing, json_body=payload, ok=self.edited)
+        return self._pr(self.api.json(reply, doing), doing)
 
     def _pr(self, data: Any, doing: str) -> PullRequest:
         try:
@@ -93,5 +92,5 @@ class RepoPulls(EnsurePr):
                 body=str(data.get("body") or ""),
                 state="merged" if merged else str(data["state"]),
             )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise self.api.malformed(doing, "a pull request") from None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise self.api.malformed(doing, "a pull request") from exc

@@ -24,9 +24,10 @@ import docker.auth
 import docker.errors
 
 from automator.errors import RegistryError
+from automator.http import Deadline
 from automator.reference import DOCKER_HUB
 from automator.registry.settings import RegistrySettings
-from automator.registry.transport import Deadline, Transport, origin
+from automator.registry.transport import Transport, origin
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _from_docker_config(path: str, host: str) -> Credentials:
         raise RegistryError(
             f"{host}: cannot read docker config {path} ({type(exc).__name__});"
             " check the file or the mounted secret",
-        ) from None
+        ) from exc
     if isinstance(raw, dict) and ".dockerconfigjson" in raw:  # a whole Secret's data
         raw = json.loads(base64.b64decode(raw[".dockerconfigjson"]))
     if not isinstance(raw, dict):
@@ -122,7 +123,7 @@ def _from_docker_config(path: str, host: str) -> Credentials:
             f"{host}: the credential helper named in {path} failed ({type(exc).__name__});"
             " check that docker-credential-* is on PATH and logged in",
             transient=True,
-        ) from None
+        ) from exc
     if not entry:
         return Credentials(source=f"no entry for {host} in {where}")
     token = entry.get("IdentityToken") or entry.get("identitytoken")

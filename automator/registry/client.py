@@ -18,6 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from automator.errors import ReferenceError_, RegistryError
+from automator.http import Deadline, Http, HttpClient, Reply, count_registry
 from automator.reference import ImageRef, check_digest, check_tag, is_tag, normalise_domain
 from automator.registry.auth import Authenticator
 from automator.registry.cache import RegistryCache
@@ -34,7 +35,7 @@ from automator.registry.manifests import (
     sha256_digest,
 )
 from automator.registry.settings import RegistrySettings
-from automator.registry.transport import Deadline, Reply, Transport, origin
+from automator.registry.transport import Transport, origin
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +62,16 @@ class RegistryClient:
         settings: Sequence[RegistrySettings] = (),
         *,
         session: requests.Session | None = None,
+        http: Http | None = None,
         cache: RegistryCache | None = None,
         docker_config: str | None = None,
     ) -> None:
+        """``http`` (default: an ``HttpClient`` over ``session``) sends every request."""
         self._settings = {s.key: s for s in settings}
         self._docker_config = docker_config
-        if session is None:
-            session = requests.Session()  # trust_env stays on: proxies from the environment
-            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=MAX_WORKERS)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self._transport = Transport(session)
+        if http is None:
+            http = HttpClient(session or _pooled_session(), count=count_registry)
+        self._transport = Transport(http)
         self._auth = Authenticator(self._transport)
         self._cache = cache
 
@@ -122,7 +122,7 @@ class RegistryClient:
         """List ``image``'s tags, following ``Link`` on the same origin only, within caps."""
         settings = self.settings_for(image.registry)
         name = image.canonical_name
-        deadline = Deadline(settings.deadline, f"{name}: listing tags")
+        deadline = self._transport.deadline(settings.deadline, f"{name}: listing tags")
         base = settings.api_base
         first = f"{base}/v2/{image.repository}/tags/list?n={settings.page_size}"
         cached = self._cache.get_tags(name) if self._cache else None
@@ -182,7 +182,8 @@ class RegistryClient:
         name = image.canonical_name
         if self._cache and (hit := self._cache.get_digest(name, tag, settings.digest_ttl)):
             return hit
-        deadline = Deadline(settings.deadline, f"{name}:{tag}: resolving the digest")
+        what = f"{name}:{tag}: resolving the digest"
+        deadline = self._transport.deadline(settings.deadline, what)
         url = f"{settings.api_base}/v2/{image.repository}/manifests/{tag}"
         accept = {"Accept": MANIFEST_ACCEPT}
         reply = self._call("HEAD", image, url, settings, deadline, accept)
@@ -204,7 +205,8 @@ class RegistryClient:
         if self._cache is not None and (hit := self._cache.get_image(digest, key)) is not None:
             return ImageInfo(digest, hit[0], hit[1], key)
         settings = self.settings_for(image.registry)
-        deadline = Deadline(settings.deadline, f"{image.canonical_name}@{digest}: reading config")
+        what = f"{image.canonical_name}@{digest}: reading config"
+        deadline = self._transport.deadline(settings.deadline, what)
         _, doc = self._manifest(image, digest, settings, deadline)
         kind = doc.get("mediaType")
         chosen = ""
@@ -299,6 +301,14 @@ class RegistryClient:
             self._cache.close()
 
 
+def _pooled_session() -> requests.Session:
+    session = requests.Session()  # trust_env stays on: proxies from the environment
+    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=MAX_WORKERS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
 def _tag_page(reply: Reply, what: str, base: str) -> list[Any]:
     if reply.status != 200:
         raise _status_error(reply.status, what, base)
@@ -337,11 +347,11 @@ def _next_page(
 def _json(body: bytes, what: str) -> dict[str, Any]:
     try:
         return load_json(body)
-    except ValueError:
+    except ValueError as exc:
         raise RegistryError(
             f"{what}: the answer is not a JSON object (truncated?); try again later",
             transient=True,
-        ) from None
+        ) from exc
 
 
 def _valid_digest(value: object) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from automator.config import Notifications, NotifyTarget
+from automator.logs import setup_logging
 from automator.notify import Notifier
 from testing import free_port
 
@@ -93,3 +95,36 @@ def test_refusals_and_dead_endpoints_are_logged_not_raised(
     assert "refused with HTTP 500" in caplog.text
     assert "webhook notification for fleet failed: ConnectionError" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """The daemon's own JSON log at DEBUG, in a buffer; the logger is put back afterwards."""
+    root = logging.getLogger("automator")
+    saved = root.handlers[:], root.level, root.propagate
+    stream = io.StringIO()
+    setup_logging("json", verbose=True, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+
+
+def test_a_failure_logged_with_its_causes_shows_no_part_of_the_secret_url(
+    monkeypatch: pytest.MonkeyPatch, debug_log: io.StringIO
+) -> None:
+    secret = "B0000/XyZ9sEcReTpArT42"
+    monkeypatch.setenv("SLACK_URL", f"http://127.0.0.1:{free_port()}/services/T0000/{secret}")
+    monkeypatch.setenv("HOOK_URL", f"http://127.0.0.1:{free_port()}/hook?token=hunter2&x=1")
+    settings = Notifications(
+        slack=NotifyTarget(url_env="SLACK_URL"), webhook=NotifyTarget(url_env="HOOK_URL")
+    )
+    Notifier(settings).notify("failure", "fleet", "registry down")
+    lines = [json.loads(line) for line in debug_log.getvalue().splitlines()]
+    debug = [line for line in lines if line["level"] == "debug"]
+    assert len(debug) == 2, lines
+    # the whole cause chain was logged, requests' own error (which quotes the path) included
+    assert all("requests.exceptions.ConnectionError" in line["error"] for line in debug)
+    text = debug_log.getvalue()
+    assert "XyZ9sEcReTpArT42" not in text and "hunter2" not in text
+    assert "slack notification for fleet failed: ConnectionError" in text

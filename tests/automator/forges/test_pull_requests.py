@@ -14,6 +14,7 @@ from automator.forges import Forge, PullRequest, PullRequestExists, ensure_pr, m
 from automator.secrets import Secret
 from testing.fakeforge import FakeForge
 from tests.automator.forges.conftest import TOKEN
+from tests.faketime import FakeTime
 
 # openapi-core warns about GitLab's oauth2 scheme, which these requests do not use
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type")
@@ -122,10 +123,10 @@ def test_missing_branch_is_a_permanent_one_line_error(fake: FakeForge, connect: 
 
 def test_rate_limit_is_waited_out(fake: FakeForge, connect: Connect) -> None:
     fake.inject(429, {"message": "API rate limit exceeded"}, {"Retry-After": "1"})
-    started = time.monotonic()
-    _, action = connect().ensure_pr(HEAD, "main", "t", "b")
+    clock = FakeTime()
+    _, action = connect(http=clock.http()).ensure_pr(HEAD, "main", "t", "b")
     assert action == "created"
-    assert time.monotonic() - started >= 1
+    assert clock.sleeps == [1.0]  # the Retry-After, waited out once
 
 
 def test_rate_limit_reset_header_is_waited_out(fake: FakeForge, connect: Connect) -> None:
@@ -134,17 +135,20 @@ def test_rate_limit_reset_header_is_waited_out(fake: FakeForge, connect: Connect
     fake.inject(
         403, {"message": "API rate limit exceeded for user", "documentation_url": ""}, headers
     )
-    _, action = connect().ensure_pr(HEAD, "main", "t", "b")
+    clock = FakeTime()
+    _, action = connect(http=clock.http()).ensure_pr(HEAD, "main", "t", "b")
     assert action == "created"
+    assert len(clock.sleeps) == 1 and 1.0 <= clock.sleeps[0] <= 2.0  # until the reset
 
 
 def test_rate_limit_longer_than_the_bound_is_transient(fake: FakeForge, connect: Connect) -> None:
     body = {"message": "You have exceeded a secondary rate limit.", "documentation_url": ""}
     fake.inject(403, body, {"Retry-After": "120"})
-    started = time.monotonic()
+    clock, answers = FakeTime(), []
+    http = clock.http(count=lambda host, status: answers.append(status))
     with pytest.raises(ForgeError) as caught:
-        connect(max_wait_s=2).ensure_pr(HEAD, "main", "t", "b")
-    assert time.monotonic() - started < 2
+        connect(max_wait_s=2, http=http).ensure_pr(HEAD, "main", "t", "b")
+    assert clock.sleeps == [] and answers == [403]  # 120 s is past the 2 s: no wait at all
     assert caught.value.transient
     assert "rate limited for 120s" in str(caught.value) and "secondary rate limit" in str(
         caught.value
@@ -153,15 +157,21 @@ def test_rate_limit_longer_than_the_bound_is_transient(fake: FakeForge, connect:
 
 def test_server_errors_are_retried(fake: FakeForge, connect: Connect) -> None:
     fake.inject(502, {"message": "Bad Gateway"}, times=2)
-    _, action = connect().ensure_pr(HEAD, "main", "t", "b")
+    clock = FakeTime()
+    _, action = connect(http=clock.http()).ensure_pr(HEAD, "main", "t", "b")
     assert action == "created"
+    assert len(clock.sleeps) == 2 and sum(clock.sleeps) <= 0.5 + 1.0  # jittered backoff
 
 
 def test_server_errors_past_the_bound_are_transient(fake: FakeForge, connect: Connect) -> None:
     fake.inject(503, {"message": "Service Unavailable"}, times=100)
+    clock, answers = FakeTime(), []
+    http = clock.http(count=lambda host, status: answers.append(status))
     with pytest.raises(ForgeError) as caught:
-        connect(max_wait_s=1).find_open_pr(HEAD, "main")
+        connect(max_wait_s=1, http=http).find_open_pr(HEAD, "main")
     assert caught.value.transient and "503" in str(caught.value)
+    assert sum(clock.sleeps) <= 1.0  # the waits stay inside max_wait_s
+    assert answers == [503] * (len(clock.sleeps) + 1) and len(answers) <= 6  # six at most
 
 
 def test_bad_token_is_a_permanent_one_line_error_without_the_token(

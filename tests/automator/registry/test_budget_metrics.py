@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from automator import metrics
-from automator.registry.transport import Deadline, HostBudget
+from automator.http import Deadline
+from automator.registry.budget import HostBudget
 
 
 def waits(host: str) -> tuple[float, float]:

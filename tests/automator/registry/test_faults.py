@@ -1,27 +1,35 @@
 """Pagination and injected faults through a proxy in front of registry 2.8.
 
-Each fault is survived, reported and bounded in time; nothing invalid is returned.
+Each fault is survived, reported and bounded (in attempts, and in waits asked of an
+injected clock); nothing invalid is returned.
 """
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from automator.errors import RegistryError
+from automator.http import DeadlinePassed
 from automator.reference import TAG_RE, parse_reference
 from automator.registry import RegistryClient, RegistrySettings
 from automator.secrets import Secret
 from testing.proxy import FaultProxy
 from tests.automator.registry.conftest import TAGS, Seeded
+from tests.faketime import FakeTime
 
 SECRET = "proxy-pw-31337"
 
 
-def client_for(proxy: FaultProxy, **settings: object) -> RegistryClient:
+def client_for(
+    proxy: FaultProxy, time: FakeTime | None = None, **settings: object
+) -> RegistryClient:
     base = {"insecure": True, "deadline": 8.0, "max_retry_wait": 3.0}
-    return RegistryClient([RegistrySettings(proxy.host, **(base | settings))])  # type: ignore[arg-type]
+    http = time.http() if time is not None else None
+    return RegistryClient([RegistrySettings(proxy.host, **(base | settings))], http=http)  # type: ignore[arg-type]
+
+
+def tag_requests(proxy: FaultProxy) -> int:
+    return sum("/demo/app/tags/list" in path for _, path, _ in proxy.seen)
 
 
 def app(proxy: FaultProxy) -> object:
@@ -48,16 +56,25 @@ def test_tag_cap(proxy: FaultProxy) -> None:
     assert len(listing.tags) == 3 and not listing.complete
 
 
+# the longest the waits may add up to: a Retry-After of 1 s (or, for a 503 without one,
+# the host held for 1 s), else the first backoff's ceiling of 0.2 s
+WAITED = {"429": 1.0, "429-date": 1.0, "503": 1.0, "500": 0.2, "reset": 0.2, "short-body": 0.2}
+
+
 @pytest.mark.parametrize("kind", ["429", "429-date", "503", "500", "reset", "short-body"])
 def test_transient_faults_are_retried(proxy: FaultProxy, kind: str) -> None:
     proxy.inject("demo/app/tags", kind)
-    started = time.monotonic()
-    assert client_for(proxy).list_tags(parse_reference(f"{proxy.host}/demo/app")) == sorted(TAGS)
-    assert time.monotonic() - started < 5
+    time = FakeTime()
+    client = client_for(proxy, time, requests_per_second=0)  # no pacing: only retry waits
+    assert client.list_tags(parse_reference(f"{proxy.host}/demo/app")) == sorted(TAGS)
+    assert tag_requests(proxy) == 4  # the fault, tried again, then two more pages
+    assert 1 <= len(time.sleeps) <= 2 and sum(time.sleeps) <= WAITED[kind]
+    if kind == "429":
+        assert time.sleeps == [1.0]  # the Retry-After, honoured once
 
 
 def test_429_halves_the_host_rate(proxy: FaultProxy) -> None:
-    client = client_for(proxy, requests_per_second=40.0)
+    client = client_for(proxy, FakeTime(), requests_per_second=40.0)
     proxy.inject("demo/app/tags", "429")
     client.list_tags(parse_reference(f"{proxy.host}/demo/app"))
     budget = client._transport.budget(proxy.host, client.settings_for(proxy.host))
@@ -66,26 +83,34 @@ def test_429_halves_the_host_rate(proxy: FaultProxy) -> None:
 
 def test_persistent_500_is_bounded(proxy: FaultProxy) -> None:
     proxy.inject("demo/app/tags", "500", times=-1)
-    started = time.monotonic()
+    time = FakeTime()
     with pytest.raises(RegistryError, match="after 3 attempts") as info:
-        client_for(proxy, max_attempts=3).list_tags(parse_reference(f"{proxy.host}/demo/app"))
-    assert info.value.transient and time.monotonic() - started < 8
+        client_for(proxy, time, max_attempts=3, requests_per_second=0).list_tags(
+            parse_reference(f"{proxy.host}/demo/app")
+        )
+    assert info.value.transient
+    assert tag_requests(proxy) == 3
+    assert len(time.sleeps) == 2 and sum(time.sleeps) <= 0.2 + 0.4  # two jittered backoffs
 
 
 def test_long_retry_after_is_not_slept(proxy: FaultProxy) -> None:
     proxy.inject("demo/app/tags", "429-long")
-    started = time.monotonic()
+    time = FakeTime()
     with pytest.raises(RegistryError, match="Retry-After") as info:
-        client_for(proxy).list_tags(parse_reference(f"{proxy.host}/demo/app"))
-    assert info.value.transient and time.monotonic() - started < 2
+        client_for(proxy, time).list_tags(parse_reference(f"{proxy.host}/demo/app"))
+    assert info.value.transient
+    assert time.sleeps == [] and tag_requests(proxy) == 1
 
 
 def test_slow_body_hits_the_deadline(proxy: FaultProxy) -> None:
+    # real time: the proxy drips a byte every 0.1 s, under the read timeout, for a minute
     proxy.inject("demo/app/tags", "slow", times=-1)
-    started = time.monotonic()
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(RegistryError, match="gave up at the deadline") as info:
         client_for(proxy, deadline=2.0).list_tags(parse_reference(f"{proxy.host}/demo/app"))
-    assert info.value.transient and time.monotonic() - started < 4
+    assert info.value.transient
+    cause = info.value.__cause__
+    assert isinstance(cause, DeadlinePassed) and cause.seconds == 2.0
+    assert tag_requests(proxy) == 1  # cut at the deadline, not tried again
 
 
 @pytest.mark.parametrize(("kind", "match"), [("truncated", "not a JSON"), ("oversized", "limit")])

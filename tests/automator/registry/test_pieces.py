@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from automator.http import retry_after
 from automator.registry import RegistryCache, RegistrySettings
 from automator.registry.auth import Credentials
+from automator.registry.budget import HostBudget
 from automator.registry.manifests import Platform, parse_time, read_config, select_platform
-from automator.registry.transport import HostBudget, retry_after
 from automator.secrets import Secret
 
 

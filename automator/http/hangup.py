@@ -1,8 +1,8 @@
-"""Hang up on a registry that is slow in total, not only between two bytes.
+"""Hang up on a server that is slow in total, not only between two bytes.
 
 A read timeout bounds each ``recv``; a server that drips its status line, headers
 or body one byte at a time never trips it, so one request could outlive its call's
-deadline by hours. The transport arms :func:`hang_up_at` around each request: when
+deadline by hours. The HTTP client arms :func:`hang_up_at` around each request: when
 the deadline comes, the socket under the blocked read is shut down and the read
 fails at once.
 """
@@ -97,9 +97,7 @@ class _Watchdog:
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), watch))
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="registry-hangup", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="http-hangup", daemon=True)
                 self._thread.start()
             self._cond.notify()
 

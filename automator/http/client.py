@@ -1,0 +1,157 @@
+"""The ``Http`` seam and its implementation over one ``requests.Session``.
+
+``send`` is one exchange: connect and read timeouts, a watchdog that hangs up at the
+call's deadline (``hangup``), the body read within its cap (``body``), every answer
+counted once, and transport failures turned into ``Again`` (worth another attempt)
+or an ``HttpError``. ``retry`` runs attempts in the one retry loop (``retry``). The
+clock and the sleep are the instance's, so tests can count waits and move time.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from automator import metrics
+from automator.http.body import ACCEPT_ENCODING, read_capped
+from automator.http.deadline import Deadline
+from automator.http.errors import Again, TlsFailed
+from automator.http.hangup import hang_up_at, install
+from automator.http.message import Reply, Request
+from automator.http.retry import Retry, retrying
+
+Count = Callable[[str, int], None]  # (host, status) of every answer
+
+
+class Http(Protocol):
+    """Where automator's HTTP goes out; hand a fake or another instance to a client."""
+
+    def now(self) -> float:
+        """The clock deadlines and rate limits read (monotonic seconds)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait; every wait of a retry or a rate limit goes through here."""
+        ...
+
+    def send(self, request: Request, deadline: Deadline) -> Reply:
+        """One exchange, cut at ``deadline``; Again when another attempt may help."""
+        ...
+
+    def retry(self, attempt: Callable[[], Reply], *, deadline: Deadline, policy: Retry) -> Reply:
+        """``attempt()`` in the retry loop: again after each Again, within ``policy``."""
+        ...
+
+
+def count_registry(host: str, status: int) -> None:
+    """Count an answer in ``automator_registry_requests_total``."""
+    metrics.REGISTRY_REQUESTS.labels(host=host, status=str(status)).inc()
+
+
+def count_as(client: str) -> Count:
+    """Count answers in ``automator_http_requests_total`` under ``client`` (forge, notify)."""
+
+    def count(host: str, status: int) -> None:
+        metrics.HTTP_REQUESTS.labels(client=client, host=host, status=str(status)).inc()
+
+    return count
+
+
+class HttpClient:
+    """``Http`` over a ``requests.Session``; safe to share across threads."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        count: Count | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = session if session is not None else requests.Session()
+        install(self._session)  # so that the deadline can cut a read that drips a byte at a time
+        self._count = count
+        self._clock = clock
+        self._sleep = sleep
+
+    def now(self) -> float:
+        return self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds)
+
+    def retry(self, attempt: Callable[[], Reply], *, deadline: Deadline, policy: Retry) -> Reply:
+        return retrying(attempt, deadline=deadline, policy=policy, sleep=self._sleep)
+
+    def send(self, request: Request, deadline: Deadline) -> Reply:
+        left = deadline.check()
+        with hang_up_at(left) as watch:
+            try:
+                reply = self._exchange(request, deadline, left)
+            except Again as again:
+                if watch.fired:  # we hung up at the deadline: say that, not "no connection"
+                    raise deadline.passed(cut=True) from again
+                raise
+        if watch.fired:  # a cut during the headers can look like an empty answer
+            raise deadline.passed(cut=True)
+        return reply
+
+    def _exchange(self, request: Request, deadline: Deadline, left: float) -> Reply:
+        connect, read = request.timeout
+        host = host_of(request.url)
+        try:
+            resp = self._session.request(
+                request.method,
+                request.url,
+                headers={"Accept-Encoding": ACCEPT_ENCODING, **request.headers},
+                data=request.data,
+                json=request.json,
+                params=request.params,
+                timeout=(min(connect, left), min(read, left)),
+                allow_redirects=False,
+                stream=True,
+                verify=request.verify,
+                cert=request.cert,
+            )
+            with resp:
+                if self._count is not None:
+                    self._count(host, resp.status_code)
+                head = request.method == "HEAD"
+                body = b"" if head else read_capped(resp, request.limit, deadline)
+        except requests.exceptions.SSLError as exc:
+            raise TlsFailed(deadline.what, tls_reason(exc)) from exc
+        except requests.ConnectionError as exc:
+            kind = "timed out" if isinstance(exc, requests.ConnectTimeout) else "no connection"
+            raise Again(f"cannot reach {host} ({kind})") from exc
+        except requests.Timeout as exc:
+            raise Again(f"{host} did not answer in time") from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise Again(type(exc).__name__) from exc
+        url = resp.url or request.url
+        return Reply(resp.status_code, url, resp.headers, body, resp.reason or "")
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of ``url``, without any user:password@."""
+    return urlsplit(url).netloc.rpartition("@")[2].lower()
+
+
+def tls_reason(exc: BaseException) -> str:
+    """The TLS library's words inside ``exc`` ("[SSL: CERTIFICATE_VERIFY_FAILED] ..."), no URL."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):  # its text names the reason, never the URL
+            return (str(item).splitlines() or [type(item).__name__])[0][:200]
+        todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+    return "handshake failed"
