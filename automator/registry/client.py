@@ -12,14 +12,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from automator.errors import ReferenceError_, RegistryError
+from automator.errors import RegistryError
 from automator.http import Deadline, Http, HttpClient, Reply, count_registry
-from automator.reference import ImageRef, check_digest, check_tag, is_tag, normalise_domain
+from automator.reference import ImageRef, check_tag, is_tag, normalise_domain
+from automator.registry.answers import (
+    expect_ok,
+    json_object,
+    next_page,
+    tag_page,
+    valid_digest,
+)
 from automator.registry.auth import Authenticator
 from automator.registry.cache import RegistryCache
 from automator.registry.manifests import (
@@ -29,13 +35,12 @@ from automator.registry.manifests import (
     MANIFEST_ACCEPT,
     ImageInfo,
     Platform,
-    load_json,
     read_config,
     select_platform,
     sha256_digest,
 )
 from automator.registry.settings import RegistrySettings
-from automator.registry.transport import Transport, origin
+from automator.registry.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +152,7 @@ class RegistryClient:
             if reply.status == 304 and cached is not None and pages == 1:
                 return TagListing(name, cached.tags, pages=1, cached=True)
             headers = {}
-            page = _tag_page(reply, deadline.what, base)
+            page = tag_page(reply, deadline.what, base)
             before = len(tags)
             for tag in page:
                 if is_tag(tag):
@@ -159,7 +164,7 @@ class RegistryClient:
                 complete = False
                 break
             grew = len(tags) > before
-            url, linked, refused = _next_page(reply, base, first, page, grew, linked, settings)
+            url, linked, refused = next_page(reply, base, first, page, grew, linked, settings)
             complete = complete and not refused
             if refused:
                 logger.warning("%s: refused a tag-page Link to another host or scheme", name)
@@ -187,8 +192,8 @@ class RegistryClient:
         url = f"{settings.api_base}/v2/{image.repository}/manifests/{tag}"
         accept = {"Accept": MANIFEST_ACCEPT}
         reply = self._call("HEAD", image, url, settings, deadline, accept)
-        _expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
-        digest = _valid_digest(reply.headers.get("Docker-Content-Digest"))
+        expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        digest = valid_digest(reply.headers.get("Docker-Content-Digest"))
         if digest is None:  # old registries omit it: hash the bytes ourselves
             digest, _ = self._manifest(image, tag, settings, deadline)
         if self._cache is not None:
@@ -217,7 +222,7 @@ class RegistryClient:
                     f"{deadline.what}: no image for platform {wanted or DEFAULT_PLATFORM};"
                     " check the platform= option against the image's platforms",
                 )
-            child = _valid_digest(entry.get("digest"))
+            child = valid_digest(entry.get("digest"))
             if child is None:
                 raise RegistryError(f"{deadline.what}: index entry without a valid digest")
             _, doc = self._manifest(image, child, settings, deadline)
@@ -225,12 +230,12 @@ class RegistryClient:
         elif kind is not None and kind not in IMAGE_TYPES:
             raise RegistryError(f"{deadline.what}: unsupported manifest type {kind!r:.80}")
         config = doc.get("config")
-        config_digest = _valid_digest(config.get("digest") if isinstance(config, dict) else None)
+        config_digest = valid_digest(config.get("digest") if isinstance(config, dict) else None)
         if config_digest is None:
             raise RegistryError(f"{deadline.what}: manifest has no valid config digest")
         url = f"{settings.api_base}/v2/{image.repository}/blobs/{config_digest}"
         body = self._verified("GET", image, url, config_digest, settings, deadline, {})
-        created, labels = read_config(_json(body, deadline.what))
+        created, labels = read_config(json_object(body, deadline.what))
         if self._cache is not None:
             self._cache.put_image(digest, key, created, labels)
         return ImageInfo(digest, created, labels, chosen or key)
@@ -243,7 +248,7 @@ class RegistryClient:
         want = reference if ":" in reference else None
         accept = {"Accept": MANIFEST_ACCEPT}
         body = self._verified("GET", image, url, want, settings, deadline, accept)
-        return sha256_digest(body), _json(body, deadline.what)
+        return sha256_digest(body), json_object(body, deadline.what)
 
     def _verified(
         self,
@@ -256,8 +261,8 @@ class RegistryClient:
         headers: Mapping[str, str],
     ) -> bytes:
         reply = self._call(method, image, url, settings, deadline, headers)
-        _expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
-        claimed = digest or _valid_digest(reply.headers.get("Docker-Content-Digest"))
+        expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        claimed = digest or valid_digest(reply.headers.get("Docker-Content-Digest"))
         if claimed and claimed.startswith("sha256:") and sha256_digest(reply.body) != claimed:
             raise RegistryError(
                 f"{deadline.what}: content does not match digest {claimed};"
@@ -307,75 +312,3 @@ def _pooled_session() -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
-
-
-def _tag_page(reply: Reply, what: str, base: str) -> list[Any]:
-    if reply.status != 200:
-        raise _status_error(reply.status, what, base)
-    page = _json(reply.body, what).get("tags")
-    if page is None:  # some registries send null for none
-        return []
-    if not isinstance(page, list):
-        raise RegistryError(f"{what}: 'tags' is not a list; check that {base} is a registry")
-    return page
-
-
-def _next_page(
-    reply: Reply,
-    base: str,
-    first: str,
-    page: list[Any],
-    grew: bool,
-    linked: bool,
-    settings: RegistrySettings,
-) -> tuple[str | None, bool, bool]:
-    """(next URL, a Link was ever seen, a Link was refused)."""
-    link = reply.links.get("next", {}).get("url")
-    if link:
-        target = urljoin(reply.url, link)
-        if origin(target) != origin(base):
-            return None, True, True
-        return target, True, False
-    last = page[-1] if page else None
-    if (
-        not linked and grew and len(page) >= settings.page_size and is_tag(last)
-    ):  # registries without Link
-        return f"{first}&last={quote(str(last))}", False, False
-    return None, linked, False
-
-
-def _json(body: bytes, what: str) -> dict[str, Any]:
-    try:
-        return load_json(body)
-    except ValueError as exc:
-        raise RegistryError(
-            f"{what}: the answer is not a JSON object (truncated?); try again later",
-            transient=True,
-        ) from exc
-
-
-def _valid_digest(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return check_digest(value.strip())
-    except ReferenceError_:
-        return None
-
-
-def _expect_ok(reply: Reply, what: str, settings: RegistrySettings, source: str) -> None:
-    if reply.status != 200:
-        raise _status_error(reply.status, what, settings.api_base, settings.key, source)
-
-
-def _status_error(
-    status: int, what: str, base: str, host: str = "", source: str = ""
-) -> RegistryError:
-    host = host or origin(base)[1]
-    hints = {
-        401: f"check the credentials for {host} ({source or 'see registries:'})",
-        403: f"check that the credentials for {host} may pull this repository",
-        404: "check that the repository and tag exist and the name is spelled right",
-    }
-    hint = hints.get(status, f"check that {base} is a container registry")
-    return RegistryError(f"{what}: HTTP {status}; {hint}", transient=status >= 500)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
@@ -11,8 +10,8 @@ import pytest
 
 from automator.http import retry_after
 from automator.registry import RegistryCache, RegistrySettings
-from automator.registry.auth import Credentials
 from automator.registry.budget import HostBudget
+from automator.registry.credentials import Credentials
 from automator.registry.manifests import Platform, parse_time, read_config, select_platform
 from automator.secrets import Secret
 
@@ -52,9 +51,9 @@ def test_select_platform_skips_attestations_and_falls_back_on_arm() -> None:
 def test_retry_after() -> None:
     assert retry_after("7") == 7.0
     assert retry_after(None) is None and retry_after("soon") is None
-    later = retry_after(formatdate(time.time() + 30, usegmt=True))
-    assert later is not None and 25 < later <= 31
-    assert retry_after(formatdate(time.time() - 30, usegmt=True)) == 0.0
+    now = 1_800_000_000.0  # a fixed Unix time: the date form is measured from ``now``
+    assert retry_after(formatdate(now + 30, usegmt=True), now=now) == 30.0
+    assert retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
 
 
 def test_parse_time_and_epoch_fallback() -> None:
