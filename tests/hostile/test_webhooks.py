@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
+from automator.daemon.webhooks import ReplayGuard, sign
 from automator.secrets import Secret
-from automator.webhooks import ReplayGuard, sign
 from tests.automator.daemon.test_run_daemon import metric_samples
 from tests.harness import free_port
 from tests.harness.gitserver import GitDaemon, make_bare_repo

@@ -34,12 +34,12 @@ from automator import metrics
 from automator.adapters import open_repo, registry_client
 from automator.catalog import RegistryCatalog
 from automator.config import Config, Source, parse_listen
+from automator.daemon.server import Server
 from automator.engine import Outcome, Reconciler
 from automator.errors import AutomatorError, Cancelled, ConfigError
 from automator.logs import register_secret
 from automator.notify import Notifier
 from automator.secrets import Secret, secret_from
-from automator.server import Server
 
 logger = logging.getLogger(__name__)
 
