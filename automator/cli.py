@@ -11,11 +11,13 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import click
+import requests
 
 import policies
-from automator import __version__
+from automator import __version__, metrics
 from automator.adapters import open_repo, registry_client
 from automator.catalog import RegistryCatalog
 from automator.config import (
@@ -24,16 +26,21 @@ from automator.config import (
     json_schema,
     load_config,
     parse_config,
+    parse_listen,
     with_overrides,
 )
-from automator.engine import Outcome, reconcile_all, scan_source
+from automator.daemon import Daemon, DaemonSettings, Reporter, WebhookSettings
+from automator.daemon import Source as DaemonSource
+from automator.engine import Outcome, Reconciler, reconcile_all, scan_source
 from automator.errors import AutomatorError
-from automator.logs import setup_logging
+from automator.logs import register_secret, setup_logging
 from automator.manifests import check_report
 from automator.model import Skip
+from automator.notify import Notifier
 from automator.plan import unified_diff
 from automator.reference import parse_reference
 from automator.registry import RegistryClient
+from automator.secrets import secret_from
 
 logger = logging.getLogger("automator")
 
@@ -74,26 +81,6 @@ def _registry(config: Config) -> RegistryClient:
     from automator.terminal import ProgressRegistry
 
     return cast(RegistryClient, ProgressRegistry(client))
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    for change in outcome.plan.changes:
-        logger.info("%s: %s", outcome.source, change.describe())
-    for skip in outcome.plan.skipped:
-        log = logger.error if skip.error else logger.warning
-        log("%s: skipped %s: %s", outcome.source, skip.where, skip.reason)
-    for result in outcome.pull_requests:
-        logger.info(
-            "%s: %s: pull request %s%s",
-            outcome.source,
-            result.branch,
-            result.outcome,
-            f" {result.url}" if result.url else "",
-        )
-    if outcome.commit:
-        logger.info("%s: pushed commit %s", outcome.source, outcome.commit)
-    elif outcome.plan.empty and not outcome.pull_requests:
-        logger.info("%s: up to date (%d sites)", outcome.source, outcome.plan.sites)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,18 +163,17 @@ def run(
         _run_daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
         return
     dry_run = config.write.mode == "dry-run"
+    reporter = Reporter(Notifier(config.notifications))
     outcomes, failures = reconcile_all(
-        config, state, dry_run=dry_run, report=_log_outcome, registry=_registry(config)
+        config, state, dry_run=dry_run, report=reporter.reconciled, registry=_registry(config)
     )
     for name, exc in failures:
-        logger.error("%s: %s", name, exc)
+        reporter.failed(name, exc)
     if failures or any(o.plan.errors for o in outcomes):
         raise SystemExit(1)
 
 
 def _run_daemon(config: Config, state: Path, *, shutdown_timeout: float, workers: int) -> None:
-    from automator.daemon import Daemon
-
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -196,8 +182,64 @@ def _run_daemon(config: Config, state: Path, *, shutdown_timeout: float, workers
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    daemon = Daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
-    daemon.run(stop, threading.Event())
+    interval = float(max(1, config.interval_seconds))
+    settings = DaemonSettings(
+        interval=interval,
+        jitter=config.jitter,
+        listen=parse_listen(config.listen),
+        state_dir=state,
+        workers=workers,
+        shutdown_timeout=shutdown_timeout,
+    )
+    webhooks = None
+    if (hooks := config.webhooks) is not None:
+        what = "webhooks.secret_env" if hooks.secret_env else "webhooks.secret_file"
+        secret = secret_from(env=hooks.secret_env, file=hooks.secret_file, what=what)
+        webhooks = WebhookSettings(
+            secret=register_secret(secret),
+            max_body_bytes=hooks.max_body_bytes,
+            requests_per_second=hooks.requests_per_second,
+            burst=hooks.burst,
+        )
+    reporter = Reporter(Notifier(config.notifications))
+    engine = _ConfigEngine(config, state, max_age=interval / 2)
+    Daemon(engine, settings, reporter, webhooks=webhooks).run(stop, threading.Event())
+
+
+# -- TEMPORARY wiring (issue 12): today's Reconciler behind automator.daemon.Engine ----------
+# The lead replaces this with the new engine; keep it thin and do not grow it.
+
+
+class _ConfigEngine:
+    """automator.daemon.Engine over Reconciler, open_repo, registry_client, RegistryCatalog."""
+
+    def __init__(self, config: Config, state: Path, *, max_age: float) -> None:
+        self.config, self.state = config, state
+        self.sources = tuple(DaemonSource(s.name, s.url) for s in config.sources)
+        session = requests.Session()
+        session.hooks["response"].append(_count_request)
+        # one client and one catalog for all workers: each repository is listed once
+        # per half interval however many sources use it, and a webhook evicts what it names
+        self.registry = registry_client(config, state, session=session)
+        self.catalog = RegistryCatalog(self.registry, max_age=max_age)
+
+    def reconcile(self, name: str, *, cancel: threading.Event) -> Outcome:
+        index = next(i for i, s in enumerate(self.config.sources) if s.name == name)
+        source = self.config.sources[index]
+        repo = open_repo(source, self.state, index)
+        reconciler = Reconciler(self.config, self.registry, repo, self.catalog)
+        return reconciler.run(source, dry_run=self.config.write.mode == "dry-run", cancel=cancel)
+
+    def forget(self, images: frozenset[str]) -> None:
+        self.catalog.forget(images)
+
+
+def _count_request(resp: requests.Response, *args: Any, **kwargs: Any) -> None:
+    host = urlsplit(resp.url).netloc
+    metrics.REGISTRY_REQUESTS.labels(host=host, status=str(resp.status_code)).inc()
+
+
+# -- end of the temporary wiring -----------------------------------------------------------
 
 
 @cli.command()
