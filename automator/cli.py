@@ -25,7 +25,6 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.engine import Outcome
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
 from automator.manifests import check_report
@@ -71,26 +70,6 @@ def _registry(config: Config) -> RegistryClient:
     from automator.terminal import ProgressRegistry
 
     return ProgressRegistry(client)
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    for change in outcome.plan.changes:
-        logger.info("%s: %s", outcome.source, change.describe())
-    for skip in outcome.plan.skipped:
-        log = logger.error if skip.error else logger.warning
-        log("%s: skipped %s: %s", outcome.source, skip.where, skip.reason)
-    for result in outcome.pull_requests:
-        logger.info(
-            "%s: %s: pull request %s%s",
-            outcome.source,
-            result.branch,
-            result.outcome,
-            f" {result.url}" if result.url else "",
-        )
-    if outcome.commit:
-        logger.info("%s: pushed commit %s", outcome.source, outcome.commit)
-    elif outcome.plan.empty and not outcome.pull_requests:
-        logger.info("%s: up to date (%d sites)", outcome.source, outcome.plan.sites)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -173,16 +152,15 @@ def run(
         _run_daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
         return
     engine = adapters.engine(config, state, registry=_registry(config))
-    outcomes, failures = engine.reconcile_all(report=_log_outcome)
+    reporter = adapters.reporter(config)
+    outcomes, failures = engine.reconcile_all(report=reporter.reconciled)
     for name, exc in failures:
-        logger.error("%s: %s", name, exc)
+        reporter.failed(name, exc)
     if failures or any(o.plan.errors for o in outcomes):
         raise SystemExit(1)
 
 
 def _run_daemon(config: Config, state: Path, *, shutdown_timeout: float, workers: int) -> None:
-    from automator.daemon import Daemon
-
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -191,7 +169,7 @@ def _run_daemon(config: Config, state: Path, *, shutdown_timeout: float, workers
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    daemon = Daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
+    daemon = adapters.daemon(config, state, workers=workers, shutdown_timeout=shutdown_timeout)
     daemon.run(stop, threading.Event())
 
 

@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from automator.errors import ConfigError
+from automator.notify import EVENTS, Event
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -164,10 +165,6 @@ class Webhooks(_Model):
         if (self.secret_env is None) == (self.secret_file is None):
             raise ValueError("set exactly one of secret_env or secret_file")
         return self
-
-
-Event = Literal["commit", "pull-request", "failure"]
-EVENTS: tuple[Event, ...] = ("commit", "pull-request", "failure")
 
 
 class NotifyTarget(_Model):

@@ -49,7 +49,7 @@ class SourceSettings:
     """One config repo: where to read manifests and where to write back."""
 
     name: str
-    url: str  # without credentials; sources with the same url share a bare clone
+    remote: str  # the Git URL; sources with the same remote share a bare clone, so take turns
     branch: str = "main"
     paths: tuple[str, ...] = (".",)
 

@@ -1,26 +1,39 @@
 """Notifications on commit, pull request and failure: Slack and a generic JSON webhook.
 
-The URLs are secrets (a Slack webhook URL is a credential), so they come from the
-environment or files and are registered with the log redaction. Sending goes through
-the HTTP edge, bounded by a timeout; a failure is logged and never stops a reconcile.
+The URLs are secrets (a Slack webhook URL is a credential): ``automator.adapters``
+reads them from the environment or files, registers them with the log redaction and
+hands them here as ``Secret`` values. Sending goes through the HTTP edge, bounded by
+a timeout; a failure is logged and never stops a reconcile.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import requests
 
-from automator.config import Event, Notifications, NotifyTarget
 from automator.errors import HttpError
 from automator.http import Again, Deadline, Http, HttpClient, MiB, Request, count_as
-from automator.logs import register_secret
-from automator.secrets import Secret, secret_from
+from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
 
 REPLY_LIMIT = MiB  # we read only the status; a receiver has no reason to say more
+
+Event = Literal["commit", "pull-request", "failure"]
+EVENTS: tuple[Event, ...] = ("commit", "pull-request", "failure")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One endpoint: a Slack incoming webhook or any URL that takes a JSON POST."""
+
+    kind: Literal["slack", "webhook"]
+    url: Secret
+    events: frozenset[str] = frozenset(EVENTS)
 
 
 class Notifier:
@@ -28,30 +41,28 @@ class Notifier:
 
     def __init__(
         self,
-        settings: Notifications,
+        targets: Sequence[Target] = (),
+        timeout: float = 5.0,
         *,
         session: requests.Session | None = None,
         http: Http | None = None,
     ) -> None:
         """``http`` (default: an ``HttpClient`` over ``session``) sends each message once."""
-        self._timeout = settings.timeout_seconds
+        self._timeout = timeout
         self._http = http if http is not None else HttpClient(session, count=count_as("notify"))
-        self._targets: list[tuple[str, Secret, frozenset[str]]] = []
-        for kind, target in (("slack", settings.slack), ("webhook", settings.webhook)):
-            if target is not None:
-                self._targets.append((kind, _url(kind, target), frozenset(target.events)))
+        self._targets = tuple(targets)
 
     def notify(self, event: Event, source: str, text: str, **details: Any) -> None:
         """Tell every interested target that ``event`` happened to ``source``."""
-        for kind, url, events in self._targets:
-            if event not in events:
+        for target in self._targets:
+            if event not in target.events:
                 continue
             body = (
                 {"text": text}
-                if kind == "slack"
+                if target.kind == "slack"
                 else {"event": event, "source": source, "text": text, **details}
             )
-            self._post(kind, url, source, body)
+            self._post(target.kind, target.url, source, body)
 
     def _post(self, kind: str, url: Secret, source: str, body: dict[str, Any]) -> None:
         what = f"{kind} notification for {source}"
@@ -69,8 +80,3 @@ class Notifier:
             return
         if reply.status >= 300:
             logger.warning("%s refused with HTTP %d", what, reply.status)
-
-
-def _url(kind: str, target: NotifyTarget) -> Secret:
-    what = f"notifications.{kind}.{'url_env' if target.url_env else 'url_file'}"
-    return register_secret(secret_from(env=target.url_env, file=target.url_file, what=what))

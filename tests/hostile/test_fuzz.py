@@ -16,10 +16,10 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from automator.daemon.webhooks import PARSERS, PayloadError, parse_delivery
 from automator.errors import ReferenceError_
 from automator.forges.content import group_of, marker
 from automator.reference import TAG_RE, parse_reference
-from automator.webhooks import PARSERS, PayloadError, parse_delivery
 from policies import PolicyError, parse_constraint, parse_policy, parse_version, select_tag
 from policies.filters import (
     MATCH_SECONDS,

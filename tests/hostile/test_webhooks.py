@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
+from automator.daemon.webhooks import ReplayGuard, sign
 from automator.secrets import Secret
-from automator.webhooks import ReplayGuard, sign
 from testing import free_port
 from testing.gitserver import GitDaemon, make_bare_repo
 from testing.hostile_registry import HostileRegistry

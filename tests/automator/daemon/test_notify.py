@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from automator.config import Notifications, NotifyTarget
+from automator import adapters
+from automator.config import Config, Notifications, NotifyTarget, Source
 from automator.logs import setup_logging
 from automator.notify import Notifier
 from testing import free_port
@@ -53,6 +54,12 @@ class Receiver:
         self.server.server_close()
 
 
+def notifier(settings: Notifications) -> Notifier:
+    """The notifier automator.yaml's ``notifications:`` builds (URLs read by the adapters)."""
+    config = Config(sources=[Source(name="fleet", url=".")], notifications=settings)
+    return adapters.notifier(config)
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as server:
@@ -68,9 +75,9 @@ def test_slack_and_webhook_get_their_events(
         slack=NotifyTarget(url_env="SLACK_URL", events=["failure"]),
         webhook=NotifyTarget(url_file=str(tmp_path / "hook")),
     )
-    notifier = Notifier(settings)
-    notifier.notify("commit", "fleet", "fleet: pushed abc", commit="abc")
-    notifier.notify("failure", "fleet", "fleet: registry down", error="down")
+    sender = notifier(settings)
+    sender.notify("commit", "fleet", "fleet: pushed abc", commit="abc")
+    sender.notify("failure", "fleet", "fleet: registry down", error="down")
     assert receiver.bodies == [
         ("/hook", {"event": "commit", "source": "fleet", "text": "fleet: pushed abc",
                    "commit": "abc"}),
@@ -85,11 +92,11 @@ def test_refusals_and_dead_endpoints_are_logged_not_raised(
 ) -> None:
     with Receiver(status=500) as refusing:
         monkeypatch.setenv("HOOK_URL", refusing.url("/hook?token=hunter2"))
-        Notifier(Notifications(webhook=NotifyTarget(url_env="HOOK_URL"))).notify(
+        notifier(Notifications(webhook=NotifyTarget(url_env="HOOK_URL"))).notify(
             "commit", "fleet", "x"
         )
     monkeypatch.setenv("DEAD_URL", f"http://127.0.0.1:{free_port()}/hook?token=hunter2")
-    dead = Notifier(Notifications(webhook=NotifyTarget(url_env="DEAD_URL"), timeout_seconds=2))
+    dead = notifier(Notifications(webhook=NotifyTarget(url_env="DEAD_URL"), timeout_seconds=2))
     with caplog.at_level(logging.WARNING, logger="automator.notify"):
         dead.notify("failure", "fleet", "y")
     assert "refused with HTTP 500" in caplog.text
@@ -119,7 +126,7 @@ def test_a_failure_logged_with_its_causes_shows_no_part_of_the_secret_url(
     settings = Notifications(
         slack=NotifyTarget(url_env="SLACK_URL"), webhook=NotifyTarget(url_env="HOOK_URL")
     )
-    Notifier(settings).notify("failure", "fleet", "registry down")
+    notifier(settings).notify("failure", "fleet", "registry down")
     lines = [json.loads(line) for line in debug_log.getvalue().splitlines()]
     debug = [line for line in lines if line["level"] == "debug"]
     assert len(debug) == 2, lines

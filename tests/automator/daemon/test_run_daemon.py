@@ -54,15 +54,14 @@ def wait_for(check: Callable[[], bool], what: str, bound: float = BOUND) -> floa
     raise AssertionError(f"{what} not within {bound}s")
 
 
-def stop(proc: subprocess.Popen[str]) -> tuple[int, float]:
-    started = time.monotonic()
+def stop(proc: subprocess.Popen[str]) -> int:
+    """SIGTERM, then the exit code; the wait is a generous bound, never a measurement."""
     proc.send_signal(signal.SIGTERM)
     try:
-        code = proc.wait(BOUND + 5)
+        return proc.wait(BOUND + 5)
     except subprocess.TimeoutExpired:
         proc.kill()
         raise
-    return code, time.monotonic() - started
 
 
 @pytest.fixture
@@ -141,12 +140,12 @@ def test_a_push_reaches_the_remote_through_the_registry_webhook(
         conn.close()
         assert len(commits(remote)) == 2
     finally:
-        code, took = stop(proc)
+        code = stop(proc)
     log = (tmp_path / "daemon.log").read_text()
     assert code == 0, log
-    assert took < BOUND
     assert SECRET not in log
     assert '"message": "stopped"' in log
+    assert "abandoning" not in log  # nothing was running: nothing waited for the timeout
 
 
 class Hanging:
@@ -200,15 +199,17 @@ def test_sigterm_mid_cycle_exits_in_bound_and_one_bad_source_stops_no_other(
     try:
         assert hanging.accepted.wait(BOUND), "the stuck source never asked its registry"
         wait_for(lambda: len(commits(good)) == 2, "the good source's commit")
-        code, took = stop(proc)
+        code = stop(proc)
     finally:
         hanging.close()
         if proc.poll() is None:
             proc.kill()
     log = (tmp_path / "daemon.log").read_text()
     assert code == 0, log
-    assert took < 3 + 5, log
-    assert "abandoning stuck" in log
+    # only the stuck source was abandoned, and only once --shutdown-timeout had passed
+    assert '"message": "abandoning stuck after 3s;' in log, log
+    assert '"message": "stopped"' in log
+    assert len(commits(good)) == 2
     for remote in (good, stuck):
         git("fsck", "--strict", cwd=remote)
     assert len(commits(stuck)) == 1

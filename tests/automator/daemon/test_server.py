@@ -11,9 +11,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from automator.config import Webhooks
+from automator.daemon.server import Server
+from automator.daemon.webhooks import sign
 from automator.secrets import Secret
-from automator.server import Server
-from automator.webhooks import sign
 
 SECRET = Secret("hook-secret-0123")
 

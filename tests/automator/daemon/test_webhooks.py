@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from automator.secrets import Secret
-from automator.webhooks import (
+from automator.daemon.webhooks import (
     Auth,
     PayloadError,
     RateLimiter,
@@ -18,6 +17,7 @@ from automator.webhooks import (
     parse_delivery,
     sign,
 )
+from automator.secrets import Secret
 
 DOCKERHUB = {
     "callback_url": "https://registry.hub.docker.com/u/svendowideit/testhook/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/",

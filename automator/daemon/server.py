@@ -1,10 +1,10 @@
 """The daemon's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and webhooks.
 
-``POST /webhook/<kind>`` (kinds in :data:`automator.webhooks.PARSERS`) is checked in
-this order: rate limit per sender address (429), body size (411, 413), secret or
-signature (401, 403), a replay of a delivery already taken (200, nothing rescanned),
-payload (400); then only the repositories it names are rescanned (202). Plain
-``http.server``: the traffic is a probe and a few webhooks.
+``POST /webhook/<kind>`` (kinds in :data:`automator.daemon.webhooks.PARSERS`) is
+checked in this order: rate limit per sender address (429), body size (411, 413),
+secret or signature (401, 403), a replay of a delivery already taken (200, nothing
+rescanned), payload (400); then only the repositories it names are rescanned (202).
+Plain ``http.server``: the traffic is a probe and a few webhooks.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from automator import metrics
-from automator.config import Webhooks
-from automator.secrets import Secret
-from automator.webhooks import (
+from automator.daemon.webhooks import (
     PARSERS,
     Auth,
     PayloadError,
@@ -29,6 +27,7 @@ from automator.webhooks import (
     authenticate,
     parse_delivery,
 )
+from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +42,19 @@ class Target(Protocol):
     def ready_problems(self) -> list[str]: ...
 
 
+class Limits(Protocol):
+    """How much webhook traffic is taken (``WebhookSettings``, or the config's ``webhooks:``)."""
+
+    @property
+    def max_body_bytes(self) -> int: ...
+
+    @property
+    def requests_per_second(self) -> float: ...
+
+    @property
+    def burst(self) -> int: ...
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -51,7 +63,7 @@ class Server(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         target: Target,
-        webhooks: Webhooks | None,
+        webhooks: Limits | None,
         secret: Secret | None,
     ) -> None:
         super().__init__(address, _Handler)

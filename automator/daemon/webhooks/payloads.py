@@ -1,12 +1,8 @@
-"""Registry push webhooks: who sent them, what they name, and how often.
+"""Webhook payloads: the image repositories each sender's push notification names.
 
 Each payload kind has a parser that returns the image references it names; every
 name must pass :func:`automator.reference.parse_reference` and only its canonical
-repository name leaves this module. Authentication is a shared secret (``?token=``,
-``X-Automator-Token`` or ``Authorization: Bearer``) or an HMAC-SHA256 of the body
-(``X-Hub-Signature-256`` from GitHub, ``X-Automator-Signature`` otherwise), both
-compared with :func:`hmac.compare_digest`. An authenticated body seen again within
-``REPLAY_WINDOW`` seconds is a replay (or a sender's retry) and rescans nothing.
+repository name leaves this module.
 
 Payload field names follow the senders' public documentation:
 
@@ -22,20 +18,13 @@ Payload field names follow the senders' public documentation:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from automator.errors import AutomatorError, ReferenceError_
 from automator.reference import parse_reference
-from automator.secrets import Secret
 
 
 class PayloadError(AutomatorError):
@@ -127,8 +116,8 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
         raise PayloadError(f"unknown webhook kind {kind!r}; use one of {', '.join(PARSERS)}")
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadError(f"{kind} webhook: the body is not JSON") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"{kind} webhook: the body is not JSON") from exc
     images: set[str] = set()
     refused: list[str] = []
     for text in parser(doc, headers):
@@ -137,96 +126,3 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
         except ReferenceError_:
             refused.append(text[:200])
     return Delivery(kind, frozenset(images), tuple(refused))
-
-
-REPLAY_WINDOW = 300.0  # seconds a delivery is remembered
-
-
-class ReplayGuard:
-    """Remembers the deliveries of the last ``window`` seconds, at most ``max_entries``."""
-
-    def __init__(
-        self,
-        window: float = REPLAY_WINDOW,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_entries: int = 100_000,
-    ) -> None:
-        self.window, self._clock, self._max = window, clock, max_entries
-        self._seen: OrderedDict[str, float] = OrderedDict()  # digest -> when, oldest first
-        self._lock = threading.Lock()
-
-    def first_time(self, kind: str, body: bytes) -> bool:
-        """True the first time ``body`` arrives for ``kind`` within the window."""
-        key = hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()
-        now = self._clock()
-        with self._lock:
-            while self._seen and (
-                len(self._seen) >= self._max or next(iter(self._seen.values())) <= now - self.window
-            ):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-        return True
-
-
-class Auth(StrEnum):
-    OK = "ok"
-    MISSING = "missing"  # nothing to check: 401
-    BAD = "bad"  # a token or signature that does not match: 403
-
-
-def authenticate(
-    secret: Secret, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
-) -> Auth:
-    """Check an HMAC signature of ``body`` if one is sent, else a shared token."""
-    key = secret.reveal().encode()
-    for header in ("x-hub-signature-256", "x-automator-signature"):
-        if header in headers:
-            algorithm, _, signature = headers[header].partition("=")
-            expected = hmac.new(key, body, hashlib.sha256).hexdigest()
-            ok = algorithm == "sha256" and hmac.compare_digest(
-                signature.encode(), expected.encode()
-            )
-            return Auth.OK if ok else Auth.BAD
-    token = query.get("token") or headers.get("x-automator-token")
-    if token is None and "authorization" in headers:
-        token = headers["authorization"].removeprefix("Bearer ").strip()
-    if token is None:
-        return Auth.MISSING
-    return Auth.OK if hmac.compare_digest(token.encode(), key) else Auth.BAD
-
-
-def sign(secret: Secret, body: bytes) -> str:
-    """The ``X-Automator-Signature`` value for ``body``: ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret.reveal().encode(), body, hashlib.sha256).hexdigest()
-
-
-class RateLimiter:
-    """A token bucket per sender; remembers at most ``max_senders`` of them."""
-
-    def __init__(
-        self,
-        rate: float,
-        burst: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_senders: int = 10_000,
-    ) -> None:
-        self.rate, self.burst, self._clock = rate, float(burst), clock
-        self._max = max_senders
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
-        self._lock = threading.Lock()
-
-    def allow(self, sender: str) -> bool:
-        """Take one token from ``sender``'s bucket; False when it is empty."""
-        now = self._clock()
-        with self._lock:
-            tokens, then = self._buckets.pop(sender, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - then) * self.rate)
-            allowed = tokens >= 1.0
-            self._buckets[sender] = (tokens - 1.0 if allowed else tokens, now)
-            while len(self._buckets) > self._max:
-                self._buckets.popitem(last=False)
-        return allowed

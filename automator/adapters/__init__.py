@@ -1,0 +1,114 @@
+"""The wiring edge: everything automator talks to, built from automator.yaml.
+
+This package is the only place that reads secrets (environment variables and files
+named in the config; each is registered for log redaction) and the only one that
+builds clients: the registry client, the Git repositories, the commit signer, the
+forge, the notifier, the webhook secret. What it hands on are frozen settings and
+ready clients, so nothing below it sees the pydantic ``Config``.
+
+Credentials that rotate (Git tokens, the forge token) are read by factories each
+time a reconcile opens a repository or a forge, so a rotated Secret needs no restart.
+
+    engine(config, state_dir)      the Engine, for run --once, plan and the daemon
+    scanner(config, state_dir)     an Engine that only scans (check): reads no
+                                   registry, forge or signing secret
+    daemon(config, state_dir)      the Daemon around an engine, with its settings,
+                                   webhook secret and reporter
+    reporter(config)               logs, metrics and notifications
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
+from automator.adapters.registries import registry_client, registry_settings
+from automator.adapters.sources import git_auth, open_repo, repositories, source_settings
+from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
+from automator.catalog import Registry, RegistryCatalog
+from automator.config import Config
+from automator.daemon import Daemon, Reporter
+from automator.engine import Adapters, Engine, WriteSettings
+from automator.git import Identity
+from automator.registry import RegistryClient
+from automator.write import CommitSettings
+
+__all__ = [
+    "PUBLIC_API",
+    "daemon",
+    "daemon_settings",
+    "engine",
+    "forge_factory",
+    "git_auth",
+    "notifier",
+    "open_repo",
+    "registry_client",
+    "registry_settings",
+    "reporter",
+    "scanner",
+    "signer",
+    "source_settings",
+    "webhook_settings",
+    "write_settings",
+]
+
+
+def engine(
+    config: Config,
+    state_dir: Path,
+    *,
+    registry: Registry | None = None,
+    max_age: float | None = None,
+) -> Engine:
+    """The engine for ``config``, its adapters built here.
+
+    ``max_age`` keeps tag listings for that many seconds across reconciles (the
+    daemon); without it a listing lasts as long as the engine (one ``run --once``).
+    """
+    client = registry if registry is not None else registry_client(config, state_dir)
+    return Engine(
+        Adapters(
+            sources=tuple(source_settings(s) for s in config.sources),
+            repo=repositories(config, state_dir),
+            catalog=RegistryCatalog(client, max_age=max_age),
+            write=write_settings(config),
+            signer=signer(config),
+            forge=forge_factory(config),
+        )
+    )
+
+
+def scanner(config: Config, state_dir: Path) -> Engine:
+    """An engine that only scans (``automator check``): it reads no registry, forge or
+    signing secret, only what opening the sources' repositories needs."""
+    commit = CommitSettings(Identity.parse(config.write.commit.author))
+    return Engine(
+        Adapters(
+            sources=tuple(source_settings(s) for s in config.sources),
+            repo=repositories(config, state_dir),
+            catalog=RegistryCatalog(RegistryClient([])),
+            write=WriteSettings("dry-run", commit),
+        )
+    )
+
+
+def reporter(config: Config) -> Reporter:
+    """One reporter (logs, metrics, notifications) for the daemon and ``run --once``."""
+    return Reporter(notifier(config))
+
+
+def daemon(
+    config: Config, state_dir: Path, *, workers: int = 4, shutdown_timeout: float = 25.0
+) -> Daemon:
+    """The daemon: one engine whose tag listings live half an interval, shared by all
+    workers, so each repository is listed once per half interval however many sources
+    use it (a webhook evicts what it names)."""
+    settings = daemon_settings(
+        config, state_dir, workers=workers, shutdown_timeout=shutdown_timeout
+    )
+    return Daemon(
+        engine(config, state_dir, max_age=settings.interval / 2),
+        settings,
+        reporter(config),
+        webhooks=webhook_settings(config),
+    )

@@ -1,0 +1,62 @@
+"""The config repositories: their settings, credentials and bare clones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from automator.adapters._secrets import read_secret
+from automator.config import Config, Source
+from automator.engine import SourceSettings
+from automator.git import GitAuth, GitRepo
+from automator.write import Repository
+
+
+def source_settings(source: Source) -> SourceSettings:
+    return SourceSettings(source.name, source.url, source.branch, tuple(source.paths))
+
+
+def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], Repository]:
+    """Opens a source's bare clone, reading its credentials at each call (they may rotate)."""
+    by_name = {s.name: (index, s) for index, s in enumerate(config.sources)}
+
+    def repo(source: SourceSettings) -> Repository:
+        index, entry = by_name[source.name]
+        return open_repo(entry, state_dir, index)
+
+    return repo
+
+
+def git_auth(source: Source, index: int = 0) -> GitAuth | None:
+    """Credentials for ``source``'s remote, secrets read from env or files."""
+    auth = source.auth
+    if auth is None:
+        return None
+    what = f"sources[{index}] ({source.name}) auth"
+    password = None
+    if auth.token_env or auth.token_file:
+        password = read_secret(env=auth.token_env, file=auth.token_file, what=f"{what} token")
+    elif auth.password_env or auth.password_file:
+        password = read_secret(
+            env=auth.password_env, file=auth.password_file, what=f"{what} password"
+        )
+    username = auth.username
+    if password is not None and username is None:
+        username = "x-access-token"
+    passphrase = None
+    if auth.ssh_passphrase_env:
+        passphrase = read_secret(env=auth.ssh_passphrase_env, what=f"{what} ssh passphrase")
+    return GitAuth(
+        username=username,
+        password=password,
+        ssh_key_file=Path(auth.ssh_key_file) if auth.ssh_key_file else None,
+        ssh_passphrase=passphrase,
+        known_hosts_file=Path(auth.known_hosts_file) if auth.known_hosts_file else None,
+        accept_unknown_hosts=auth.accept_unknown_hosts,
+        ca_file=Path(auth.ca_file) if auth.ca_file else None,
+    )
+
+
+def open_repo(source: Source, state_dir: Path, index: int = 0) -> GitRepo:
+    """``source``'s bare clone under ``state_dir``, with its credentials read now."""
+    return GitRepo(source.url, source.branch, state_dir / "git", auth=git_auth(source, index))
