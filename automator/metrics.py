@@ -58,6 +58,11 @@ LAST_SUCCESS = Gauge(
     ["source"],
     registry=REGISTRY,
 )
+SOURCES_BUSY = Gauge(
+    "automator_sources_busy",
+    "Sources reconciling now or due to start (a backlog when it stays above the workers).",
+    registry=REGISTRY,
+)
 WEBHOOKS = Counter(
     "automator_webhook_deliveries",
     "Webhook deliveries by payload kind and result.",

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol
 
+from automator import metrics
 from automator.daemon.clock import Clock, SystemClock
 from automator.daemon.report import Reporter
 from automator.daemon.schedule import Random, Schedule
@@ -131,6 +132,12 @@ class Daemon:
         with self._cond:
             return self._schedule.running
 
+    @property
+    def busy(self) -> list[str]:
+        """The sources reconciling now or due to start; empty when the daemon is idle."""
+        with self._cond:
+            return self._schedule.busy(self.clock.now())
+
     # -- the loop -----------------------------------------------------------------
 
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
@@ -149,6 +156,7 @@ class Daemon:
         bound_host, bound_port = server.server_address[:2]
         self.address = (str(bound_host), int(bound_port))
         server.start()
+        metrics.SOURCES_BUSY.set_function(lambda: len(self.busy))
         threads = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
             for i in range(self._workers)

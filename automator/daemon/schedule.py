@@ -63,6 +63,10 @@ class Schedule:
         """The sources handed out by :meth:`take_due` and not yet finished or released."""
         return [e.name for e in self._entries.values() if e.running]
 
+    def busy(self, now: float) -> list[str]:
+        """The sources reconciling now, due by ``now``, or asked for again meanwhile."""
+        return [e.name for e in self._entries.values() if e.running or e.due <= now]
+
     def take_due(self, now: float) -> list[str]:
         """Mark the sources due by ``now`` as running and return them, oldest due first.
 

@@ -4,13 +4,16 @@
 checked in this order: rate limit per sender address (429), body size (411, 413),
 secret or signature (401, 403), a replay of a delivery already taken (200, nothing
 rescanned), payload (400); then only the repositories it names are rescanned (202).
-Plain ``http.server``: the traffic is a probe and a few webhooks.
+Plain ``http.server``: the traffic is a probe and a few webhooks. A webhook answered
+before its body was read is drained (at most ``LINGER_BYTES``, ``LINGER_SECONDS``)
+before the connection closes, so the sender gets the answer and not a reset.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,8 @@ from automator.secrets import Secret
 logger = logging.getLogger(__name__)
 
 READ_TIMEOUT = 10.0  # seconds a sender may take to send its headers and body
+LINGER_BYTES = 1 << 20  # an unread body is drained up to this much before we close
+LINGER_SECONDS = 1.0  # ... and for at most this long
 
 
 class Target(Protocol):
@@ -58,6 +63,7 @@ class Limits(Protocol):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a registry may send a burst of notifications at once
 
     def __init__(
         self,
@@ -127,12 +133,30 @@ class _Handler(BaseHTTPRequestHandler):
         if prefix != "webhook" or kind not in PARSERS:
             self.close_connection = True
             self._send(HTTPStatus.NOT_FOUND, f"POST /webhook/<{'|'.join(PARSERS)}>\n")
+            self._linger()
             return
         # one delivery per connection: a sender never reuses one we are closing
         self.close_connection = True
+        self._body_read = False
         status, text = self._webhook(kind, dict(parse_qsl(url.query)))
         metrics.WEBHOOKS.labels(kind=kind, result=str(int(status))).inc()
         self._send(status, text, "application/json" if status == 202 else "text/plain")
+        if not self._body_read:
+            self._linger()
+
+    def _linger(self) -> None:
+        """We answered (429, 413, ...) without reading the body. Closing a socket with
+        unread bytes makes the kernel reset the connection, and the sender may lose our
+        answer; so stop writing and drain what it still sends, within small bounds."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_SECONDS)
+            left = LINGER_BYTES
+            while left > 0 and (chunk := self.connection.recv(min(65536, left))):
+                left -= len(chunk)
+        except OSError:
+            pass  # the sender is gone or slow: close as we would have
 
     def _webhook(self, kind: str, query: dict[str, str]) -> tuple[HTTPStatus, str]:
         hooks, secret, limiter = self.server.webhooks, self.server.secret, self.server.limiter
@@ -150,6 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body is never read
             return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over {hooks.max_body_bytes} bytes\n"
         body = self.rfile.read(int(length))
+        self._body_read = True
         headers = {k.lower(): v for k, v in self.headers.items()}
         auth = authenticate(secret, body, headers, query)
         if auth is not Auth.OK:

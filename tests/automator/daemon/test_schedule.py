@@ -154,3 +154,22 @@ def test_readiness_problems() -> None:
     stale = 10.0 + STALE_CYCLES * INTERVAL
     assert s.problems(stale) == []
     assert s.problems(stale + 1) == ["a: no reconcile for 181s", "b: no reconcile for 181s"]
+
+
+def test_busy_is_running_due_or_asked_again_and_empty_when_idle() -> None:
+    s = schedule(("a", "git://x/a.git"), ("b", "git://x/a.git"))  # one remote: they take turns
+    assert s.busy(0.0) == ["a", "b"]  # both due at the start
+    assert s.take_due(0.0) == ["a"]
+    assert s.busy(0.0) == ["a", "b"]  # b waits for the remote
+    s.finish("a", 1.0, images=frozenset({"reg.test/acme/api"}))
+    assert s.take_due(1.0) == ["b"]
+    assert s.trigger(frozenset({"reg.test/acme/api"}), 1.5) == ["a", "b"]  # b not scanned yet
+    s.finish("b", 2.0, images=frozenset({"reg.test/acme/web"}))
+    assert s.busy(2.0) == ["a", "b"]  # a due by the webhook, b asked again while it ran
+    assert s.take_due(2.0) == ["a"]
+    s.finish("a", 3.0, images=frozenset({"reg.test/acme/api"}))
+    assert s.take_due(3.0) == ["b"]
+    s.finish("b", 4.0, images=frozenset({"reg.test/acme/web"}))
+    assert s.busy(4.0) == []  # both wait their interval now
+    assert s.trigger(frozenset({"reg.test/acme/web"}), 5.0) == ["b"]
+    assert s.busy(5.0) == ["b"]

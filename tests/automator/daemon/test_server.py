@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -109,3 +110,30 @@ def test_metrics_count_deliveries(served: tuple[str, Recorder]) -> None:
     }
     key = ("automator_webhook_deliveries_total", (("kind", "quay"), ("result", "401")))
     assert samples[key] >= 1
+
+
+@pytest.mark.parametrize("length", [64, 4096])  # under the limit (429 first), over it (413)
+def test_a_body_we_answered_without_reading_is_drained_not_reset(
+    served: tuple[str, Recorder], length: int
+) -> None:
+    """The sender sends its headers, reads our answer, and only then its body: we must
+    still be draining (not closed), so the body meets no reset."""
+    url, _ = served
+    host, port = url.removeprefix("http://").split(":")
+    for _ in range(6):  # spend the burst of 5, so the last attempts are rate limited
+        requests.post(url + "/webhook/generic", data=b"{}", timeout=5)
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(
+            b"POST /webhook/generic HTTP/1.1\r\nHost: x\r\n"
+            + f"Content-Length: {length}\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := client.recv(65536):  # up to our FIN: we stopped writing
+            answer += chunk
+        assert answer.split(b"\r\n", 1)[0] in (
+            b"HTTP/1.1 429 Too Many Requests",
+            b"HTTP/1.1 413 Request Entity Too Large",
+        )
+        client.sendall(b"x" * length)  # after our answer: a closed socket would reset here
+        client.shutdown(socket.SHUT_WR)
+        assert client.recv(1) == b""  # an orderly close, not ConnectionResetError
