@@ -1,4 +1,9 @@
-"""The ``automator`` command."""
+"""The ``automator`` command: ``run``, ``plan``, ``check``, ``explain``, ``config``, ``version``.
+
+Each command loads the config, asks ``automator.adapters`` for what it needs and
+prints the result; none holds logic of its own. One module a little over 300 lines,
+most of it help text, so that the whole command tree reads in one place.
+"""
 
 from __future__ import annotations
 

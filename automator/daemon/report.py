@@ -78,6 +78,7 @@ class Reporter:
         metrics.SCANS.labels(source=source, result="error").inc()
         metrics.ERRORS.labels(source=source, error=kind, transient=transient).inc()
         logger.error("%s: %s", source, error)
+        logger.debug("%s: the error and its causes", source, exc_info=error)
         self.notifier.notify("failure", source, f"{source}: {error}", error=str(error))
 
     def took(self, source: str, seconds: float) -> None:
