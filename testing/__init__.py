@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 
 def free_port() -> int:
@@ -40,3 +43,23 @@ def terminate(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+def quiet_handler(
+    answer: Callable[[BaseHTTPRequestHandler], None], *methods: str
+) -> type[BaseHTTPRequestHandler]:
+    """An HTTP/1.1 handler class that logs nothing and hands each request of ``methods``
+    (``"GET"``, ``"HEAD"``, ``"POST"``...) to ``answer``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        answer(request)
+
+    for method in methods:
+        setattr(Handler, f"do_{method}", handle)
+    return Handler

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from testing import quiet_handler
 from testing.proxy import Recorder
 
 HONEST = ["1.4.2", "1.4.3", "1.5.0"]
@@ -92,16 +93,7 @@ class HostileRegistry:
         self._lock = threading.Lock()
         registry = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                registry._handle(self)
-
-            do_HEAD = do_GET
+        Handler = quiet_handler(registry._handle, "GET", "HEAD")
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"

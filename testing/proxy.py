@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
+from testing import quiet_handler
+
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 EVIL_TAGS = ["1.0\nkind: Secret", "x: {a: b}", "../../etc", "a" * 300, "ok-1", 7, None]
 
@@ -38,16 +40,11 @@ class Recorder:
         self.seen: list[tuple[str, str]] = []  # (path, Authorization)
         recorder = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def answer(request: BaseHTTPRequestHandler) -> None:
+            recorder.seen.append((request.path, request.headers.get("Authorization", "")))
+            _send(request, 200, json.dumps({"tags": ["stolen"]}).encode())
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                recorder.seen.append((self.path, self.headers.get("Authorization", "")))
-                _send(self, 200, json.dumps({"tags": ["stolen"]}).encode())
-
+        Handler = quiet_handler(answer, "GET")
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://localhost:{self.httpd.server_address[1]}"  # another host name
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()

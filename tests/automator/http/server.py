@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from testing import quiet_handler
+
 TEXT = b'{"tags": ["1.0", "1.1"]}'
 BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB of zeros, ~64 KiB
 DRIP_BYTES = 5000  # dripped at DRIP_EVERY s a byte: minutes, unless the client hangs up
@@ -49,16 +51,7 @@ class EdgeServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            do_POST = do_HEAD = do_GET
+        Handler = quiet_handler(server._handle, "GET", "POST", "HEAD")
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
