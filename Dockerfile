@@ -1,22 +1,32 @@
 # automator: a small image that runs as a non-root user and stops cleanly on SIGTERM.
-FROM python:3.11-slim-bookworm AS build
+#
+# BASE is any Debian bookworm image with python3 and venv; CI builds one from Debian's
+# own packages (scripts/image) because it has no access to Docker Hub.
+ARG BASE=python:3.11-slim-bookworm
+
+FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY automator ./automator
 COPY policies ./policies
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# A virtual environment, copied whole into the final stage: no wheel stays in a layer.
+RUN python3 -m venv /opt/automator \
+ && /opt/automator/bin/pip install --no-cache-dir --disable-pip-version-check ".[aws,gcp,azure]" \
+ && /opt/automator/bin/pip uninstall --yes pip
 
-FROM python:3.11-slim-bookworm
-RUN useradd --system --uid 10001 --home-dir /var/lib/automator --create-home automator
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+FROM ${BASE}
+RUN groupadd --gid 10001 automator \
+ && useradd --uid 10001 --gid 10001 --home-dir /var/lib/automator --create-home \
+    --shell /usr/sbin/nologin automator
+COPY --from=build /opt/automator /opt/automator
 USER 10001:10001
 WORKDIR /var/lib/automator
-ENV PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    AUTOMATOR_STATE_DIR=/var/lib/automator \
-    AUTOMATOR_LISTEN=:8080 \
-    AUTOMATOR_LOG_FORMAT=json
+# No AUTOMATOR_* settings here: an image variable would silently beat the user's
+# automator.yaml (listen:, state_dir:, log_format:). The config's own defaults fit the
+# image: listen :8080, state_dir /var/lib/automator, JSON logs when stderr is not a TTY.
+ENV PATH=/opt/automator/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
 EXPOSE 8080
 # Kubernetes sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds (30 s by default);
 # automator stops within --shutdown-timeout (25 s by default).
