@@ -182,8 +182,8 @@ class AzureAuthority(_Served):
             and form.get("scope") == self.scope
         )
         if not ok:
-            body = {"error": "invalid_client", "error_description": "AADSTS700016: refused"}
-            return _send(request, 401, json.dumps(body).encode())
+            refused = {"error": "invalid_client", "error_description": "AADSTS700016: refused"}
+            return _send(request, 401, json.dumps(refused).encode())
         body = {"token_type": "Bearer", "expires_in": 3599, "access_token": self.access_token}
         _send(request, 200, json.dumps(body).encode())
 
@@ -212,8 +212,8 @@ class AcrFront(_Served):
                 or form.get("access_token") != self.access_token
             ):
                 return _send(request, 401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
-            body = {"refresh_token": self.refresh_token}
-            return _send(request, 200, json.dumps(body).encode())
+            answer = json.dumps({"refresh_token": self.refresh_token}).encode()
+            return _send(request, 200, answer)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
         reply = self._session.request(
             request.command, self.upstream + request.path, headers=headers, timeout=10

@@ -46,7 +46,8 @@ class Ecr:
         try:
             answer = self._ecr().get_authorization_token()
             data = answer["authorizationData"][0]
-            user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+            token = register_secret(Secret(str(data["authorizationToken"])))
+            user, _, password = base64.b64decode(token.reveal()).decode().partition(":")
             expires = data.get("expiresAt")
         except (KeyError, IndexError, binascii.Error, UnicodeDecodeError) as exc:
             raise RegistryError(
