@@ -206,3 +206,28 @@ def test_azure_acr_exchange_from_workload_identity(
     ]
     assert all(auth.startswith("Basic ") for _, _, auth in tokens.seen)  # the refresh token
     assert front.refresh_token not in result.stderr
+
+
+def test_a_missing_extra_is_one_line_at_startup(tmp_path: Path) -> None:
+    config = tmp_path / "automator.yaml"
+    config.write_text(
+        "sources: [{name: s, url: file:///absent}]\n"
+        "registries: [{host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com, provider: aws}]\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+    )
+    hide_boto3 = (  # as if automator[aws] were not installed
+        "import sys; sys.modules['boto3'] = None; from automator.cli import main;"
+        f" sys.exit(main(['run', '--once', '--config', {str(config)!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_boto3],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "automator: error: registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com:"
+        " provider aws needs `pip install automator[aws]`"
+    ]
