@@ -149,6 +149,19 @@ class Registry(_Model):
     max_concurrency: int = Field(default=4, ge=1)
     # token realms on other domains that may receive this registry's credentials
     token_realm_hosts: list[str] = Field(default_factory=list)
+    provider: Literal["generic", "aws", "gcp", "azure"] = "generic"
+    """Where the credentials come from: ``aws`` (ECR), ``gcp`` (Artifact Registry, GCR) or
+    ``azure`` (ACR) mint them from the pod's cloud identity; ``generic`` (the default) uses
+    username/password, password_file or docker_config. Example: ``provider: aws``."""
+
+    @model_validator(mode="after")
+    def _cloud_or_secrets(self) -> Registry:
+        named = [k for k in ("password_env", "password_file", "docker_config") if getattr(self, k)]
+        if self.provider != "generic" and named:
+            raise ValueError(
+                f"provider {self.provider} mints its own credentials; remove {named[0]}"
+            )
+        return self
 
 
 class Webhooks(_Model):

@@ -6,26 +6,31 @@ from pathlib import Path
 
 from automator.adapters._secrets import read_secret
 from automator.config import Config
+from automator.errors import ConfigError
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
+from automator.registry.credentials import check_extra
 
 
 def registry_settings(config: Config) -> list[RegistrySettings]:
     """Registry settings from the config, secrets read from env or files."""
     result = []
     for index, entry in enumerate(config.registries):
+        what = f"registries[{index}] ({entry.host})"
         password = None
-        if entry.password_env or entry.password_file:
-            password = read_secret(
-                env=entry.password_env,
-                file=entry.password_file,
-                what=f"registries[{index}] ({entry.host}) password",
-            )
+        if entry.password_env:
+            password = read_secret(env=entry.password_env, what=f"{what} password")
+        elif entry.password_file and not Path(entry.password_file).is_file():
+            # read at each use by registry.credentials (it rotates); a missing one fails now
+            raise ConfigError(f"{what} password: cannot read {entry.password_file}; check the file")
+        check_extra(entry.provider, entry.host)
         result.append(
             RegistrySettings(
                 host=entry.host,
                 insecure=entry.insecure,
                 username=entry.username,
                 password=password,
+                password_file=None if entry.password_env else entry.password_file,
+                provider=entry.provider,
                 docker_config=entry.docker_config,
                 ca_bundle=entry.ca_bundle,
                 client_cert=entry.client_cert,

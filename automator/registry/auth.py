@@ -1,7 +1,11 @@
 """Registry authentication: challenges, credentials and a token cache.
 
 Credentials (``automator.registry.credentials``) go to the registry host itself
-(Basic) and to the token realm its challenge names, never elsewhere.
+(Basic) and to the token realm its challenge names, never elsewhere. They are asked
+of each registry's provider at every use, so a rotated file or an expired cloud
+token is renewed without a restart; a 401 to them makes the provider fetch afresh.
+A bearer token is reused until shortly before its ``expires_in``, on the transport's
+clock.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from automator.errors import RegistryError
 from automator.http import Deadline
-from automator.registry.credentials import Credentials, find_credentials
+from automator.registry.credentials import CredentialProvider, Credentials, provider_for
+from automator.registry.credentials.base import Clock, Post
 from automator.registry.settings import RegistrySettings
 from automator.registry.transport import Transport, origin
 
@@ -69,25 +75,53 @@ class _Token:
     expires_at: float
 
 
-class Authenticator:
-    """Answers challenges and caches tokens per (realm, service, scope)."""
+class _Refused(RegistryError):
+    """The token server refused these credentials (401/403)."""
 
-    def __init__(self, transport: Transport) -> None:
+
+class Authenticator:
+    """Answers challenges and caches tokens per (realm, service, scope).
+
+    ``wall`` is the wall clock cloud credentials' expiry times are read on; bearer
+    tokens expire on the transport's (monotonic) clock.
+    """
+
+    def __init__(self, transport: Transport, wall: Clock = time.time) -> None:
         self._transport = transport
+        self._wall = wall
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str], _Token] = {}
         self._challenges: dict[tuple[str, str], Challenge] = {}  # API origin -> last challenge
-        self._credentials: dict[str, Credentials] = {}
+        self._providers: dict[str, CredentialProvider] = {}
         self.token_fetches = 0
 
-    def credentials(self, settings: RegistrySettings) -> Credentials:
+    def provider(self, settings: RegistrySettings) -> CredentialProvider:
+        """The credential provider for ``settings``' host, made once."""
         with self._lock:
-            found = self._credentials.get(settings.key)
-        if found is None:
-            found = find_credentials(settings)
-            with self._lock:
-                self._credentials[settings.key] = found
+            found = self._providers.get(settings.key)
+            if found is None:
+                found = provider_for(settings, self._poster(settings), self._wall)
+                self._providers[settings.key] = found
         return found
+
+    def credentials(self, settings: RegistrySettings) -> Credentials:
+        """The host's credentials now (read again or minted when stale)."""
+        return self.provider(settings).credentials()
+
+    def _poster(self, settings: RegistrySettings) -> Post:
+        def post(url: str, form: Mapping[str, str]) -> tuple[int, bytes]:
+            deadline = self._transport.deadline(settings.deadline, f"{settings.key}: {url}")
+            reply = self._transport.request(
+                "POST",
+                url,
+                settings=settings,
+                deadline=deadline,
+                data=dict(form),
+                limit=TOKEN_LIMIT,
+            )
+            return reply.status, reply.body
+
+        return post
 
     def known_header(
         self, settings: RegistrySettings, scope: str, deadline: Deadline
@@ -111,11 +145,14 @@ class Authenticator:
         return self._header(challenges[0], settings, scope, deadline)
 
     def forget(self, settings: RegistrySettings, scope: str) -> None:
-        """Drop cached tokens for ``scope`` after the registry refused one."""
+        """Drop cached tokens for ``scope`` after the registry refused one; after a
+        refused Basic answer, have the provider fetch its credentials afresh."""
         with self._lock:
             challenge = self._challenges.get(origin(settings.api_base))
             if challenge is not None:
                 self._tokens.pop(_token_key(challenge, scope), None)
+        if challenge is not None and challenge.scheme == "basic":
+            self.provider(settings).refused()
 
     def _header(
         self, challenge: Challenge, settings: RegistrySettings, scope: str, deadline: Deadline
@@ -128,9 +165,17 @@ class Authenticator:
         key = _token_key(challenge, scope)
         with self._lock:
             cached = self._tokens.get(key)
-        if cached is not None and cached.expires_at > time.monotonic():
+        if cached is not None and cached.expires_at > self._transport.http.now():
             return cached.header
-        token = self._fetch_token(challenge, key[2], settings, creds, deadline)
+        try:
+            token = self._fetch_token(challenge, key[2], settings, creds, deadline)
+        except _Refused:
+            provider = self.provider(settings)
+            provider.refused()  # a rotated password or an expired helper token: once more
+            fresh = provider.credentials()
+            if fresh == creds:
+                raise
+            token = self._fetch_token(challenge, key[2], settings, fresh, deadline)
         with self._lock:
             self._tokens[key] = token
         return token.header
@@ -186,7 +231,7 @@ class Authenticator:
         with self._lock:
             self.token_fetches += 1
         if reply.status in (401, 403):
-            raise RegistryError(
+            raise _Refused(
                 f"{settings.key}: the token server refused a token for {scope} (HTTP"
                 f" {reply.status}); check the credentials for {settings.key} ({creds.source})",
             )
@@ -209,7 +254,8 @@ class Authenticator:
                 transient=True,
             )
         margin = min(30.0, lifetime * 0.1)  # renew a little early
-        return _Token(f"Bearer {value}", time.monotonic() + max(1.0, lifetime - margin))
+        now = self._transport.http.now()
+        return _Token(f"Bearer {value}", now + max(1.0, lifetime - margin))
 
 
 def realm_trusted(realm: str, settings: RegistrySettings) -> bool:

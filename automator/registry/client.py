@@ -8,7 +8,8 @@ reference grammar: invalid tags are dropped and counted, digests are checked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,14 +71,16 @@ class RegistryClient:
         http: Http | None = None,
         cache: RegistryCache | None = None,
         docker_config: str | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
-        """``http`` (default: an ``HttpClient`` over ``session``) sends every request."""
+        """``http`` (default: an ``HttpClient`` over ``session``) sends every request;
+        ``wall`` is the clock credentials' expiry times are read on."""
         self._settings = {s.key: s for s in settings}
         self._docker_config = docker_config
         if http is None:
             http = HttpClient(session or _pooled_session(), count=count_registry)
         self._transport = Transport(http)
-        self._auth = Authenticator(self._transport)
+        self._auth = Authenticator(self._transport, wall)
         self._cache = cache
 
     @property

@@ -20,6 +20,8 @@ class RegistrySettings:
     password: Secret | None = None
     identity_token: Secret | None = None  # an OAuth2 refresh token, as docker login stores it
     docker_config: str | None = None  # config.json or a kubernetes.io/dockerconfigjson file
+    password_file: str | None = None  # read again whenever it changes on disk (a rotated Secret)
+    provider: str = "generic"  # aws | gcp | azure: credentials from that cloud's identity
     ca_bundle: str | None = None  # PEM file of CAs to trust instead of the system ones
     client_cert: str | None = None  # PEM client certificate for mTLS
     client_key: str | None = None  # its key, when not in client_cert
