@@ -34,6 +34,10 @@ class Registry(Protocol):
 
     def digest(self, image: ImageRef, tag: str | None = None) -> str: ...
 
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        """Drop the cached digests of these (canonical repository, tag) pairs."""
+        ...
+
     def image_info(
         self, image: ImageRef, tag: str | None = None, platform: str | None = None
     ) -> ImageInfo: ...
@@ -98,6 +102,10 @@ class RegistryCatalog:
             for name in list(self._tags) if names is None else names:
                 self._tags.pop(name, None)
                 self._forgotten[name] = now
+
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        """A webhook says these (repository, tag) pairs were pushed: their digests changed."""
+        self.client.forget_digests(tags)
 
     def tags(self, image: ImageRef) -> list[str] | RegistryError:
         name = image.canonical_name

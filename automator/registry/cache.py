@@ -127,6 +127,9 @@ class RegistryCache:
             (repository, tag, digest, time.time()),
         )
 
+    def forget_digest(self, repository: str, tag: str) -> None:
+        self._run("DELETE FROM digests WHERE repository=? AND tag=?", (repository, tag))
+
     def get_image(
         self, digest: str, platform: str
     ) -> tuple[datetime | None, dict[str, str]] | None:

@@ -8,6 +8,8 @@ reference grammar: invalid tags are dropped and counted, digests are checked.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -45,6 +47,7 @@ from automator.registry.transport import Transport
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS = 64
+MAX_EVICTIONS = 4096  # webhook evictions remembered, to refuse to cache a racing answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class RegistryClient:
         self._transport = Transport(http)
         self._auth = Authenticator(self._transport)
         self._cache = cache
+        self._evicted: dict[tuple[str, str], float] = {}  # (repository, tag) -> when
+        self._evicted_lock = threading.Lock()
 
     @property
     def requests_sent(self) -> int:
@@ -187,6 +192,7 @@ class RegistryClient:
         name = image.canonical_name
         if self._cache and (hit := self._cache.get_digest(name, tag, settings.digest_ttl)):
             return hit
+        started = time.monotonic()
         what = f"{name}:{tag}: resolving the digest"
         deadline = self._transport.deadline(settings.deadline, what)
         url = f"{settings.api_base}/v2/{image.repository}/manifests/{tag}"
@@ -196,9 +202,22 @@ class RegistryClient:
         digest = valid_digest(reply.headers.get("Docker-Content-Digest"))
         if digest is None:  # old registries omit it: hash the bytes ourselves
             digest, _ = self._manifest(image, tag, settings, deadline)
-        if self._cache is not None:
+        with self._evicted_lock:  # an answer older than an eviction is used once, not kept
+            stale = self._evicted.get((name, tag), -1.0) >= started
+        if self._cache is not None and not stale:
             self._cache.put_digest(name, tag, digest)
         return digest
+
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        """Drop the cached digest of each (canonical repository, tag): it was pushed again."""
+        now = time.monotonic()
+        for name, tag in tags:
+            with self._evicted_lock:
+                self._evicted[(name, tag)] = now
+                if len(self._evicted) > MAX_EVICTIONS:  # only recent ones can race
+                    del self._evicted[next(iter(self._evicted))]
+            if self._cache is not None:
+                self._cache.forget_digest(name, tag)
 
     def image_info(
         self, image: ImageRef, tag: str | None = None, platform: Platform | str | None = None
