@@ -2,13 +2,17 @@
 
 Each image repository is listed once per cycle however many Sites use it. Build
 times (config blobs) are read only for policies that need them, at most
-``max_build_times`` per repository a cycle; the client's cache keeps them by digest
-forever, so a warm cycle reads none.
+``max_build_times`` per repository a cycle, spent where they can matter: on the
+tags the policy's filter admits, the current tag first, then the rest most likely
+newest first (``read_order``: natural order, descending, so ``build-10`` comes
+before ``build-9`` and timestamps newest first). The client's cache keeps them by
+digest forever, so a warm cycle reads none.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +27,33 @@ logger = logging.getLogger(__name__)
 
 MAX_BUILD_TIMES = 500
 ERROR_TTL = 5.0  # seconds a failed listing is reused before the registry is asked again
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(tag: str) -> tuple[tuple[int, int, str], ...]:
+    """``tag`` ordered with its digit runs as numbers: ``v1.9`` < ``v1.10``."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in _DIGITS.split(tag)
+        if part
+    )
+
+
+def read_order(
+    tags: Sequence[str], wanted: Callable[[str], bool] | None, current: str | None
+) -> list[str]:
+    """The tags whose build times are worth reading, in the order to read them.
+
+    Only tags ``wanted`` admits (the policy's filter); the current tag first (it guards
+    against moving backwards), then the others most likely newest first.
+    """
+    admitted = sorted(
+        (t for t in tags if wanted is None or wanted(t)), key=natural_key, reverse=True
+    )
+    if current is not None and current in admitted:
+        admitted.remove(current)
+        admitted.insert(0, current)
+    return admitted
 
 
 class Registry(Protocol):
@@ -66,6 +97,7 @@ class RegistryCatalog:
         self._clock = clock
         self._tags: dict[str, tuple[list[str] | RegistryError, float]] = {}
         self._forgotten: dict[str, float] = {}
+        self._unread: dict[str, tuple[int, str]] = {}  # name -> (build times unread, why)
         self._lock = threading.Lock()
 
     def _fresh(self, name: str, now: float) -> bool:
@@ -118,31 +150,58 @@ class RegistryCatalog:
         return entry[0]
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self,
+        image: ImageRef,
+        *,
+        created: bool,
+        platform: str | None,
+        wanted: Callable[[str], bool] | None = None,
+        current: str | None = None,
     ) -> Sequence[policies.Candidate] | AutomatorError:
+        """Every listed tag; with ``created``, build times of the tags ``wanted`` admits
+        (all when None), ``current`` first, then most likely newest first, within
+        ``max_build_times``."""
         tags = self.tags(image)
         if isinstance(tags, RegistryError):
             return tags
         if not created:
             return [policies.Candidate(tag) for tag in tags]
-        result: list[policies.Candidate] = []
-        for count, tag in enumerate(tags):
-            if count >= self.max_build_times:
-                logger.warning(
-                    "%s: read build times of %d tags, the limit; the rest count as unknown",
-                    image.canonical_name,
-                    self.max_build_times,
-                )
-                result.extend(policies.Candidate(t) for t in tags[count:])
-                break
+        known = self._build_times(image, read_order(tags, wanted, current), platform)
+        return [
+            policies.Candidate(t, known[t].created, known[t].digest)
+            if t in known
+            else policies.Candidate(t)
+            for t in tags
+        ]
+
+    def _build_times(
+        self, image: ImageRef, order: list[str], platform: str | None
+    ) -> dict[str, ImageInfo]:
+        name = image.canonical_name
+        if len(order) > self.max_build_times:
+            logger.warning(
+                "%s: %d tags pass the policy's filter; read build times of the %d most likely"
+                " newest (the limit), the rest count as unknown",
+                name,
+                len(order),
+                self.max_build_times,
+            )
+        known: dict[str, ImageInfo] = {}
+        unread, why = 0, ""
+        for tag in order[: self.max_build_times]:
             try:
-                info = self.client.image_info(image, tag, platform)
+                known[tag] = self.client.image_info(image, tag, platform)
             except RegistryError as exc:
-                logger.debug("%s:%s: no build time: %s", image.canonical_name, tag, exc)
-                result.append(policies.Candidate(tag))
-                continue
-            result.append(policies.Candidate(tag, info.created, info.digest))
-        return result
+                logger.debug("%s:%s: no build time: %s", name, tag, exc)
+                unread, why = unread + 1, why or str(exc)
+        with self._lock:
+            self._unread[name] = (unread, why)
+        return known
+
+    def unread(self, image: ImageRef) -> tuple[int, str]:
+        """(build times that could not be read at the last ``candidates``, the first reason)."""
+        with self._lock:
+            return self._unread.get(image.canonical_name, (0, ""))
 
     def digest(self, image: ImageRef, tag: str) -> str:
         return self.client.digest(image, tag)
