@@ -21,7 +21,7 @@ from typing import Protocol
 import policies
 from automator.errors import AutomatorError, RegistryError
 from automator.reference import ImageRef
-from automator.registry import ImageInfo
+from automator.registry import ImageInfo, PullsDeferred
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +188,14 @@ class RegistryCatalog:
             )
         known: dict[str, ImageInfo] = {}
         unread, why = 0, ""
-        for tag in order[: self.max_build_times]:
+        budget = order[: self.max_build_times]
+        for count, tag in enumerate(budget):
             try:
                 known[tag] = self.client.image_info(image, tag, platform)
+            except PullsDeferred as exc:  # the host's pulls are spent: so are the rest
+                logger.warning("%s: build times of %d tags: %s", name, len(budget) - count, exc)
+                unread, why = unread + len(budget) - count, str(exc)
+                break
             except RegistryError as exc:
                 logger.debug("%s:%s: no build time: %s", name, tag, exc)
                 unread, why = unread + 1, why or str(exc)

@@ -41,6 +41,7 @@ from automator.registry.manifests import (
     select_platform,
     sha256_digest,
 )
+from automator.registry.pulls import PullBudget
 from automator.registry.settings import RegistrySettings
 from automator.registry.transport import Transport
 
@@ -84,6 +85,7 @@ class RegistryClient:
         self._cache = cache
         self._evicted: dict[tuple[str, str], float] = {}  # (repository, tag) -> when
         self._evicted_lock = threading.Lock()
+        self._pulls: dict[str, PullBudget] = {}  # by host, for hosts that bill pulls
 
     @property
     def requests_sent(self) -> int:
@@ -93,6 +95,22 @@ class RegistryClient:
     @property
     def token_fetches(self) -> int:
         return self._auth.token_fetches
+
+    def pulls_remaining(self, registry: str) -> int | None:
+        """Pulls left in ``registry``'s window, for a host that bills them and has said."""
+        budget = self._pulls.get(normalise_domain(registry))
+        return budget.remaining if budget is not None else None
+
+    def _pull_budget(self, settings: RegistrySettings, url: str) -> PullBudget | None:
+        """The host's pull budget when ``url`` is a manifest on a host that bills pulls."""
+        if not settings.counts_pulls or "/manifests/" not in url:
+            return None
+        with self._evicted_lock:
+            budget = self._pulls.get(settings.key)
+            if budget is None:
+                budget = PullBudget(settings.key, settings.pull_reserve, self._transport.http.now)
+                self._pulls[settings.key] = budget
+            return budget
 
     def settings_for(self, registry: str) -> RegistrySettings:
         """The settings for ``registry`` (defaults when none were given)."""
@@ -303,11 +321,25 @@ class RegistryClient:
     ) -> Reply:
         """Send with the known credentials; on a 401, answer the challenge and retry once."""
         scope = f"repository:{image.repository}:pull"
-        send = self._transport.request
+        pulls = self._pull_budget(settings, url)
+        if pulls is not None and method == "GET":
+            pulls.take(deadline.what)  # a pull Docker Hub bills; HEADs are free
+
+        def send(authorization: str | None) -> Reply:
+            reply = self._transport.request(
+                method,
+                url,
+                settings=settings,
+                deadline=deadline,
+                headers=headers,
+                authorization=authorization,
+            )
+            if pulls is not None:
+                pulls.observe(reply.headers)
+            return reply
+
         auth = self._auth.known_header(settings, scope, deadline)
-        reply = send(
-            method, url, settings=settings, deadline=deadline, headers=headers, authorization=auth
-        )
+        reply = send(auth)
         if reply.status != 401:
             return reply
         if auth is not None:
@@ -316,9 +348,7 @@ class RegistryClient:
         auth = self._auth.answer(settings, challenge, scope, deadline)
         if auth is None:
             return reply
-        return send(
-            method, url, settings=settings, deadline=deadline, headers=headers, authorization=auth
-        )
+        return send(auth)
 
     def close(self) -> None:
         if self._cache is not None:
