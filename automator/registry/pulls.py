@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from automator import metrics
 from automator.errors import RegistryError
+from automator.registry.settings import RegistrySettings
 
 LIMIT_HEADER = "ratelimit-limit"
 REMAINING_HEADER = "ratelimit-remaining"
@@ -116,6 +117,32 @@ class PullBudget:
         with self._lock:
             self._window, self._told_at, self._spent = window, self._clock(), 0
         metrics.PULLS_REMAINING.labels(host=self.host).set(window.remaining)
+
+
+class Pulls:
+    """A ``PullBudget`` per host that bills pulls; thread-safe."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._budgets: dict[str, PullBudget] = {}
+
+    def budget(self, settings: RegistrySettings) -> PullBudget | None:
+        """The host's budget, or None when the host does not bill pulls."""
+        if not settings.counts_pulls:
+            return None
+        with self._lock:
+            found = self._budgets.get(settings.key)
+            if found is None:
+                found = PullBudget(settings.key, settings.pull_reserve, self._clock)
+                self._budgets[settings.key] = found
+            return found
+
+    def remaining(self, host: str) -> int | None:
+        """Pulls left in ``host``'s window, when it bills them and an answer said."""
+        with self._lock:
+            found = self._budgets.get(host)
+        return found.remaining if found is not None else None
 
 
 def _span(seconds: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from automator.daemon.webhooks import parse_delivery
+from automator.registry import RegistryCache
 from testing.daemon import write_config
 from testing.gitserver import GitDaemon, git, make_bare_repo
 from testing.registry import Pusher, Registry
@@ -43,6 +44,21 @@ def test_a_named_tag_is_in_the_delivery() -> None:
     assert inline.tags == {("ghcr.io/acme/api", "edge")}
     bad = parse_delivery("generic", b'{"image": "ghcr.io/acme/api", "tag": "a b"}', {})
     assert bad.images == {"ghcr.io/acme/api"} and bad.tags == frozenset()
+
+
+def test_an_eviction_drops_the_digest_and_refuses_an_answer_that_raced_it(
+    tmp_path: Path,
+) -> None:
+    cache = RegistryCache(tmp_path / "cache.sqlite")
+    old, new = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    cache.put_digest("reg.test/acme/api", "stable", old)
+    asked = cache.clock()  # a lookup starts, then a webhook arrives before it answers
+    cache.forget_digest("reg.test/acme/api", "stable")
+    assert cache.get_digest("reg.test/acme/api", "stable", max_age=300) is None
+    cache.put_digest("reg.test/acme/api", "stable", old, asked=asked)
+    assert cache.get_digest("reg.test/acme/api", "stable", max_age=300) is None
+    cache.put_digest("reg.test/acme/api", "stable", new, asked=cache.clock())
+    assert cache.get_digest("reg.test/acme/api", "stable", max_age=300) == new
 
 
 def test_a_re_pushed_tag_is_followed_within_one_webhook(
