@@ -75,8 +75,8 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
         return Skip(
             site.where,
             f"{site.image.name}: the build time of the current tag {current} could not be"
-            f" read, so newest-build cannot tell newer from older; left alone (see the log,"
-            f" or try automator explain {site.image.name}:{current})",
+            " read, so newest-build cannot tell newer from older; left alone (automator"
+            f" explain {site.image.name}:{current} --policy '{site.policy}' says why)",
         )
     decision = policies.select_tag(policy, found, site.image.tag)
     if decision.tag is None:

@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from automator import metrics
 from automator.reference import ImageRef, parse_reference
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
 from automator.registry.manifests import MANIFEST_ACCEPT
@@ -118,6 +119,7 @@ def defaults_run(registry: Registry, workdir: Path, repos: int, tags: int, runs:
     workers = shipped.max_concurrency
     cold: dict[str, list[float]] = {"shipped": [], "unpaced": []}
     warm_per_repo: list[float] = []
+    waits_before = pacing_waits(registry.host)
     for run in range(runs):
         order = [("shipped", shipped), ("unpaced", unpaced)]
         for kind, settings in order if run % 2 == 0 else order[::-1]:
@@ -129,6 +131,7 @@ def defaults_run(registry: Registry, workdir: Path, repos: int, tags: int, runs:
                 client_cycle(client, refs, workers, tags)
                 warm_per_repo.append((client.requests_sent - before) / len(refs))
             client.close()
+    waits = pacing_waits(registry.host) - waits_before  # our own pacing, every run
     shipped_ms = statistics.median(cold["shipped"]) * 1000
     unpaced_ms = statistics.median(cold["unpaced"]) * 1000
     ratio = shipped_ms / unpaced_ms
@@ -140,10 +143,16 @@ def defaults_run(registry: Registry, workdir: Path, repos: int, tags: int, runs:
     )
     print(
         f"cold : shipped {shipped_ms:7.0f} ms  unpaced {unpaced_ms:7.0f} ms  ratio {ratio:.2f}"
-        f"  (goal <= 1.20: {'ok' if ratio <= 1.2 else 'MISSED'})"
+        f"  (goal <= 1.20: {'ok' if ratio <= 1.2 else 'MISSED'}); paced waits {waits:.0f}"
     )
     print(f"warm : requests/repository {warm:.2f}  (goal 1: {'ok' if warm <= 1.0 else 'MISSED'})")
     return ratio <= 1.2 and warm <= 1.0
+
+
+def pacing_waits(host: str) -> float:
+    """Requests to ``host`` that waited for its budget so far (the client's own metric)."""
+    found = metrics.REGISTRY.get_sample_value("automator_rate_limit_waits_total", {"host": host})
+    return found or 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
