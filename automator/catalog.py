@@ -2,13 +2,17 @@
 
 Each image repository is listed once per cycle however many Sites use it. Build
 times (config blobs) are read only for policies that need them, at most
-``max_build_times`` per repository a cycle; the client's cache keeps them by digest
-forever, so a warm cycle reads none.
+``max_build_times`` per repository a cycle, spent where they can matter: on the
+tags the policy's filter admits, the current tag first, then the rest most likely
+newest first (``read_order``: natural order, descending, so ``build-10`` comes
+before ``build-9`` and timestamps newest first). The client's cache keeps them by
+digest forever, so a warm cycle reads none.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,12 +21,39 @@ from typing import Protocol
 import policies
 from automator.errors import AutomatorError, RegistryError
 from automator.reference import ImageRef
-from automator.registry import ImageInfo
+from automator.registry import ImageInfo, PullsDeferred
 
 logger = logging.getLogger(__name__)
 
 MAX_BUILD_TIMES = 500
 ERROR_TTL = 5.0  # seconds a failed listing is reused before the registry is asked again
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(tag: str) -> tuple[tuple[int, int, str], ...]:
+    """``tag`` ordered with its digit runs as numbers: ``v1.9`` < ``v1.10``."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in _DIGITS.split(tag)
+        if part
+    )
+
+
+def read_order(
+    tags: Sequence[str], wanted: Callable[[str], bool] | None, current: str | None
+) -> list[str]:
+    """The tags whose build times are worth reading, in the order to read them.
+
+    Only tags ``wanted`` admits (the policy's filter); the current tag first (it guards
+    against moving backwards), then the others most likely newest first.
+    """
+    admitted = sorted(
+        (t for t in tags if wanted is None or wanted(t)), key=natural_key, reverse=True
+    )
+    if current is not None and current in admitted:
+        admitted.remove(current)
+        admitted.insert(0, current)
+    return admitted
 
 
 class Registry(Protocol):
@@ -33,6 +64,10 @@ class Registry(Protocol):
         ...
 
     def digest(self, image: ImageRef, tag: str | None = None) -> str: ...
+
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        """Drop the cached digests of these (canonical repository, tag) pairs."""
+        ...
 
     def image_info(
         self, image: ImageRef, tag: str | None = None, platform: str | None = None
@@ -62,6 +97,7 @@ class RegistryCatalog:
         self._clock = clock
         self._tags: dict[str, tuple[list[str] | RegistryError, float]] = {}
         self._forgotten: dict[str, float] = {}
+        self._unread: dict[str, tuple[int, str]] = {}  # name -> (build times unread, why)
         self._lock = threading.Lock()
 
     def _fresh(self, name: str, now: float) -> bool:
@@ -99,6 +135,10 @@ class RegistryCatalog:
                 self._tags.pop(name, None)
                 self._forgotten[name] = now
 
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        """A webhook says these (repository, tag) pairs were pushed: their digests changed."""
+        self.client.forget_digests(tags)
+
     def tags(self, image: ImageRef) -> list[str] | RegistryError:
         name = image.canonical_name
         with self._lock:
@@ -110,31 +150,63 @@ class RegistryCatalog:
         return entry[0]
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self,
+        image: ImageRef,
+        *,
+        created: bool,
+        platform: str | None,
+        wanted: Callable[[str], bool] | None = None,
+        current: str | None = None,
     ) -> Sequence[policies.Candidate] | AutomatorError:
+        """Every listed tag; with ``created``, build times of the tags ``wanted`` admits
+        (all when None), ``current`` first, then most likely newest first, within
+        ``max_build_times``."""
         tags = self.tags(image)
         if isinstance(tags, RegistryError):
             return tags
         if not created:
             return [policies.Candidate(tag) for tag in tags]
-        result: list[policies.Candidate] = []
-        for count, tag in enumerate(tags):
-            if count >= self.max_build_times:
-                logger.warning(
-                    "%s: read build times of %d tags, the limit; the rest count as unknown",
-                    image.canonical_name,
-                    self.max_build_times,
-                )
-                result.extend(policies.Candidate(t) for t in tags[count:])
-                break
+        known = self._build_times(image, read_order(tags, wanted, current), platform)
+        return [
+            policies.Candidate(t, known[t].created, known[t].digest)
+            if t in known
+            else policies.Candidate(t)
+            for t in tags
+        ]
+
+    def _build_times(
+        self, image: ImageRef, order: list[str], platform: str | None
+    ) -> dict[str, ImageInfo]:
+        name = image.canonical_name
+        if len(order) > self.max_build_times:
+            logger.warning(
+                "%s: %d tags pass the policy's filter; read build times of the %d most likely"
+                " newest (the limit), the rest count as unknown",
+                name,
+                len(order),
+                self.max_build_times,
+            )
+        known: dict[str, ImageInfo] = {}
+        unread, why = 0, ""
+        budget = order[: self.max_build_times]
+        for count, tag in enumerate(budget):
             try:
-                info = self.client.image_info(image, tag, platform)
+                known[tag] = self.client.image_info(image, tag, platform)
+            except PullsDeferred as exc:  # the host's pulls are spent: so are the rest
+                logger.warning("%s: build times of %d tags: %s", name, len(budget) - count, exc)
+                unread, why = unread + len(budget) - count, str(exc)
+                break
             except RegistryError as exc:
-                logger.debug("%s:%s: no build time: %s", image.canonical_name, tag, exc)
-                result.append(policies.Candidate(tag))
-                continue
-            result.append(policies.Candidate(tag, info.created, info.digest))
-        return result
+                logger.debug("%s:%s: no build time: %s", name, tag, exc)
+                unread, why = unread + 1, why or str(exc)
+        with self._lock:
+            self._unread[name] = (unread, why)
+        return known
+
+    def unread(self, image: ImageRef) -> tuple[int, str]:
+        """(build times that could not be read at the last ``candidates``, the first reason)."""
+        with self._lock:
+            return self._unread.get(image.canonical_name, (0, ""))
 
     def digest(self, image: ImageRef, tag: str) -> str:
         return self.client.digest(image, tag)

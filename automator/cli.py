@@ -308,11 +308,20 @@ def explain(
     except policies.PolicyError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from exc
     catalog = RegistryCatalog(adapters.registry_client(config))
-    found = catalog.candidates(ref, created=policy.needs_created, platform=policy.platform)
+    found = catalog.candidates(
+        ref,
+        created=policy.needs_created,
+        platform=policy.platform,
+        wanted=policies.admitter(policy),
+        current=ref.tag,
+    )
     if isinstance(found, AutomatorError):
         raise found
     decision = policies.select_tag(policy, found, ref.tag)
     click.echo(f"{ref.canonical_name}: {len(found)} tags, policy {policy_text}")
+    unread, why = catalog.unread(ref)
+    if unread:
+        click.echo(f"build times not read for {unread} tags: {why}")
     if decision.tag is None:
         click.echo(f"no tag selected: {decision.reason}")
     rows = policies.decision_table(decision, limit=limit)

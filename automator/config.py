@@ -134,21 +134,47 @@ class Write(_Model):
 
 
 class Registry(_Model):
-    """How to reach one registry host."""
+    """How to reach one registry host, and how hard to use it.
+
+    Every key but ``host`` has a default; the README's registry settings table lists them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     host: str
-    insecure: bool = False  # plain HTTP
+    """The registry as image references name it: ``ghcr.io``, ``127.0.0.1:5000``, ``docker.io``."""
+    insecure: bool = False
+    """Talk plain HTTP (test and in-cluster registries only). Default: false."""
     username: str | None = None
+    """User name for Basic auth or a token exchange, with ``password_env``/``password_file``."""
     password_env: str | None = None
+    """Environment variable that holds the password or token. Default: none."""
     password_file: str | None = None
-    docker_config: str | None = None  # config.json or a kubernetes.io/dockerconfigjson
+    """File that holds the password or token (a mounted Kubernetes Secret)."""
+    docker_config: str | None = None
+    """A docker ``config.json`` or ``kubernetes.io/dockerconfigjson`` file (auths, helpers)."""
     ca_bundle: str | None = None
+    """PEM file of CAs to trust for this host instead of the system ones. Default: none."""
     client_cert: str | None = None
+    """PEM client certificate for mutual TLS. Default: none."""
     client_key: str | None = None
-    requests_per_second: float = Field(default=20.0, ge=0)  # 0: no limit
+    """The client certificate's key, when not in ``client_cert``. Default: none."""
+    requests_per_second: float = Field(default=20.0, ge=0)
+    """How fast the request bucket refills once ``burst`` is spent; 0: no limit. Default: 20."""
     max_concurrency: int = Field(default=4, ge=1)
-    # token realms on other domains that may receive this registry's credentials
+    """Requests in flight to this host at once. Default: 4."""
     token_realm_hosts: list[str] = Field(default_factory=list)
+    """Token realms on other domains that may receive this registry's credentials (the
+    registry's own host and parent domain are trusted already). Default: none."""
+    burst: int = Field(default=200, ge=1)
+    """Requests that may go at once before ``requests_per_second`` paces them, so an
+    ordinary cycle is never slowed by us; a 429 drains it. Default: 200. Example: 50."""
+    preset: Literal["dockerhub", "none"] | None = None
+    """``dockerhub``: count manifest GETs as the pulls Docker Hub bills and keep
+    ``pull_reserve`` of them. Default: ``dockerhub`` for docker.io, none elsewhere."""
+    pull_reserve: int = Field(default=10, ge=0)
+    """With the ``dockerhub`` preset, pulls of the rate-limit window never spent: lookups
+    that would dip into them wait for the window. Default: 10. Example: 30."""
     provider: Literal["generic", "aws", "gcp", "azure"] = "generic"
     """Where the credentials come from: ``aws`` (ECR), ``gcp`` (Artifact Registry, GCR) or
     ``azure`` (ACR) mint them from the pod's cloud identity; ``generic`` (the default) uses

@@ -134,9 +134,14 @@ class Engine:
     def sources(self) -> tuple[SourceSettings, ...]:
         return self.adapters.sources
 
-    def forget(self, images: frozenset[str]) -> None:
-        """A webhook says these repositories have new tags: list them again."""
+    def forget(
+        self, images: frozenset[str], tags: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
+        """A webhook says these repositories have new tags: list them again, and
+        resolve each of ``tags`` ((repository, tag) pairs) afresh, past the digest cache."""
         self.adapters.catalog.forget(images)
+        if tags:
+            self.adapters.catalog.forget_digests(tags)
 
     def scan(self, name: str) -> ScanResult:
         """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""

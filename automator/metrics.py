@@ -69,6 +69,24 @@ WEBHOOKS = Counter(
     ["kind", "result"],
     registry=REGISTRY,
 )
+PULLS = Counter(
+    "automator_registry_pulls",
+    "Manifest GETs sent to a host that bills them as pulls (the Docker Hub preset).",
+    ["host"],
+    registry=REGISTRY,
+)
+PULLS_REMAINING = Gauge(
+    "automator_registry_pulls_remaining",
+    "Pulls left in the host's rate-limit window, as its last answer said less our pulls since.",
+    ["host"],
+    registry=REGISTRY,
+)
+PULLS_DEFERRED = Counter(
+    "automator_registry_pulls_deferred",
+    "Lookups not sent because they would spend the host's reserved pulls (pull_reserve).",
+    ["host"],
+    registry=REGISTRY,
+)
 RATE_LIMIT_WAITS = Counter(
     "automator_rate_limit_waits",
     "Times a request to a registry host waited for its rate limit.",

@@ -9,7 +9,7 @@ decides; the write stage applies (``automator.write``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import policies
@@ -22,9 +22,18 @@ class Catalog(Protocol):
     """What the registries hold, as the plan needs it."""
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self,
+        image: ImageRef,
+        *,
+        created: bool,
+        platform: str | None,
+        wanted: Callable[[str], bool] | None = None,
+        current: str | None = None,
     ) -> Sequence[policies.Candidate] | AutomatorError:
-        """The repository's tags; with ``created``, each with its build time where known."""
+        """The repository's tags; with ``created``, each with its build time where known.
+
+        Build times are worth reading only for tags ``wanted`` admits, ``current`` first.
+        """
 
     def digest(self, image: ImageRef, tag: str) -> str:
         """The digest ``tag`` points at now; raises AutomatorError."""
@@ -52,9 +61,23 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
         return Skip(site.where, f"policy {site.policy!r}: {exc}", True)
-    found = catalog.candidates(site.image, created=policy.needs_created, platform=policy.platform)
+    current, wanted = site.image.tag, policies.admitter(policy)
+    found = catalog.candidates(
+        site.image,
+        created=policy.needs_created,
+        platform=policy.platform,
+        wanted=wanted,
+        current=current,
+    )
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
+    if _current_time_unknown(policy, found, current, wanted):
+        return Skip(
+            site.where,
+            f"{site.image.name}: the build time of the current tag {current} could not be"
+            " read, so newest-build cannot tell newer from older; left alone (automator"
+            f" explain {site.image.name}:{current} --policy '{site.policy}' says why)",
+        )
     decision = policies.select_tag(policy, found, site.image.tag)
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
@@ -74,6 +97,24 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
+
+
+def _current_time_unknown(
+    policy: policies.Policy,
+    found: Sequence[policies.Candidate],
+    current: str | None,
+    wanted: Callable[[str], bool],
+) -> bool:
+    """Whether ordering by build time could move the workload backwards (Flux v1 leaves it).
+
+    Only when the current tag would take part in the ordering (it passes the filter)
+    and its build time is unknown (not listed, or unreadable).
+    """
+    if policy.order != "newest-build" or policy.allow_downgrade or current is None:
+        return False
+    if not wanted(current):
+        return False
+    return all(c.created is None for c in found if c.tag == current)
 
 
 def _new_value(site: Site, image: ImageRef) -> str:

@@ -104,6 +104,9 @@ class ProgressRegistry:
     def digest(self, image: ImageRef, tag: str | None = None) -> str:
         return self._inner.digest(image, tag)
 
+    def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
+        self._inner.forget_digests(tags)
+
     def image_info(
         self, image: ImageRef, tag: str | None = None, platform: str | None = None
     ) -> ImageInfo:

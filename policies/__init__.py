@@ -14,7 +14,7 @@ from policies.constraints import Constraints, parse_constraint
 from policies.decision import Candidate, Decision, Refusal, decision_table
 from policies.errors import ConstraintError, PolicyError, VersionError
 from policies.policy import Policy, from_argo, parse_policy
-from policies.select import select_tag
+from policies.select import admitter, select_tag
 from policies.semver import Version, parse_flux, parse_strict, parse_version
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Refusal",
     "Version",
     "VersionError",
+    "admitter",
     "decision_table",
     "from_argo",
     "parse_constraint",

@@ -167,6 +167,23 @@ def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refu
     return admit
 
 
+def admitter(policy: Policy) -> Callable[[str], bool]:
+    """A test of whether a tag passes ``policy``'s selection, ``filter=`` and ``ignore=``.
+
+    What a caller uses to spend a budget (build-time reads) only on tags that can win;
+    a pattern past its time bound counts as not admitted.
+    """
+    admit = _admitter(policy, PatternClock())
+
+    def admits(tag: str) -> bool:
+        try:
+            return not isinstance(admit(tag), Refusal)
+        except PatternTooSlow:
+            return False
+
+    return admits
+
+
 def _invalid(tag: str) -> str:
     return tag_problem(tag) or "not a valid tag"
 

@@ -4,6 +4,11 @@ Distribution 2.8 ignores ``n`` on tags/list; with ``page_size`` set the proxy so
 the real tag list and serves it in pages linked by ``Link: <...>; rel="next"``. Faults
 are queued per path fragment (``proxy.inject("demo/app/tags", "429")``) and each is
 served once, or ``times`` times. Every request is recorded with its Authorization.
+
+With ``pull_limit`` the proxy bills pulls as Docker Hub does: each manifest GET
+answered 200 is one (``proxy.pulls``), every manifest answer (HEAD included) carries
+``ratelimit-limit: N;w=21600`` and ``ratelimit-remaining``, and once none are left a
+manifest GET is answered 429 ``TOOMANYREQUESTS``.
 """
 
 from __future__ import annotations
@@ -57,8 +62,19 @@ class Recorder:
 class FaultProxy:
     """Forwards to ``upstream``; paginates tags/list; serves queued faults first."""
 
-    def __init__(self, upstream: str, *, page_size: int | None = None, link: bool = True) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        page_size: int | None = None,
+        link: bool = True,
+        pull_limit: int | None = None,
+        pull_window: int = 21600,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.pull_limit = pull_limit
+        self.pull_window = pull_window
+        self.pulls = 0  # manifest GETs answered 200, while pull_limit is set
         self.page_size = page_size
         self.link = link  # False: pages without Link, like registries that only honour last=
         self.seen: list[tuple[str, str, str]] = []  # (method, path, Authorization)
@@ -105,6 +121,11 @@ class FaultProxy:
         if kind is not None:
             FAULTS[kind](self, h)
             return
+        billed = self.pull_limit is not None and "/manifests/" in h.path
+        if billed and h.command == "GET" and self._pulls_left() == 0:
+            doc = {"errors": [{"code": "TOOMANYREQUESTS", "message": "pull rate limit"}]}
+            _send(h, 429, json.dumps(doc).encode(), self._pull_headers())
+            return
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
         parts = urlsplit(h.path)
         answer = (
@@ -127,7 +148,24 @@ class FaultProxy:
             if link:
                 extra["Link"] = link
         out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP} | extra
+        if billed:
+            if h.command == "GET" and answer.status_code == 200:
+                with self._lock:
+                    self.pulls += 1
+            out |= self._pull_headers()
         _send(h, answer.status_code, body, out, length=answer.headers.get("Content-Length"))
+
+    def _pulls_left(self) -> int:
+        with self._lock:
+            return max(0, (self.pull_limit or 0) - self.pulls)
+
+    def _pull_headers(self) -> dict[str, str]:
+        window = f";w={self.pull_window}"
+        return {
+            "ratelimit-limit": f"{self.pull_limit}{window}",
+            "ratelimit-remaining": f"{self._pulls_left()}{window}",
+            "docker-ratelimit-source": "127.0.0.1",
+        }
 
     def _page(
         self, path: str, query: dict[str, list[str]], doc: dict[str, Any]

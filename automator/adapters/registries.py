@@ -37,6 +37,9 @@ def registry_settings(config: Config) -> list[RegistrySettings]:
                 client_key=entry.client_key,
                 requests_per_second=entry.requests_per_second,
                 max_concurrency=entry.max_concurrency,
+                burst=entry.burst,
+                preset=entry.preset,
+                pull_reserve=entry.pull_reserve,
                 token_realm_hosts=tuple(h.lower() for h in entry.token_realm_hosts),
             )
         )

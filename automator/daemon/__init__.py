@@ -63,8 +63,11 @@ class Engine(Protocol):
         Raises AutomatorError; its ``transient`` says whether a retry soon can help.
         """
 
-    def forget(self, images: frozenset[str]) -> None:
-        """A webhook says the tag listings of ``images`` are stale."""
+    def forget(
+        self, images: frozenset[str], tags: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
+        """A webhook says the tag listings of ``images``, and the digests of ``tags``
+        ((repository, tag) pairs), are stale."""
 
 
 class Daemon:
@@ -105,9 +108,14 @@ class Daemon:
 
     # -- what the HTTP server asks ------------------------------------------------
 
-    def trigger(self, images: frozenset[str]) -> list[str]:
-        """Make every source that uses one of ``images`` due now; return their names."""
-        self.engine.forget(images)
+    def trigger(
+        self, images: frozenset[str], tags: frozenset[tuple[str, str]] = frozenset()
+    ) -> list[str]:
+        """Make every source that uses one of ``images`` due now; return their names.
+
+        ``tags`` ((repository, tag) pairs the webhook named) lose their cached digests.
+        """
+        self.engine.forget(images, tags)
         with self._cond:
             names = self._schedule.trigger(images, self.clock.now())
             self._cond.notify_all()

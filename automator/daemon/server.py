@@ -42,7 +42,9 @@ LINGER_SECONDS = 1.0  # ... and for at most this long
 class Target(Protocol):
     """What the server asks of the daemon."""
 
-    def trigger(self, images: frozenset[str]) -> list[str]: ...
+    def trigger(
+        self, images: frozenset[str], tags: frozenset[tuple[str, str]] = frozenset()
+    ) -> list[str]: ...
 
     def ready_problems(self) -> list[str]: ...
 
@@ -193,7 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
             return HTTPStatus.BAD_REQUEST, f"{exc}\n"
         for name in delivery.refused:
             logger.warning("%s webhook: %r is not an image reference; ignored", kind, name)
-        sources = self.server.target.trigger(delivery.images) if delivery.images else []
+        target = self.server.target
+        sources = target.trigger(delivery.images, delivery.tags) if delivery.images else []
         logger.info(
             "%s webhook for %s: rescanning %s",
             kind,

@@ -3,11 +3,13 @@
 from automator.registry.cache import RegistryCache
 from automator.registry.client import RegistryClient, TagListing
 from automator.registry.manifests import ImageInfo, Platform
+from automator.registry.pulls import PullsDeferred
 from automator.registry.settings import RegistrySettings
 
 __all__ = [
     "ImageInfo",
     "Platform",
+    "PullsDeferred",
     "RegistryCache",
     "RegistryClient",
     "RegistrySettings",

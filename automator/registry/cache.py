@@ -20,6 +20,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+MAX_FORGOTTEN = 4096  # webhook evictions remembered, to refuse to keep a racing answer
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (
     repository TEXT PRIMARY KEY, tags TEXT NOT NULL, etag TEXT, fetched_at REAL NOT NULL);
@@ -47,6 +49,7 @@ class RegistryCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._forgotten: dict[tuple[str, str], float] = {}  # (repository, tag) -> when
         self._db: sqlite3.Connection | None = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -121,11 +124,31 @@ class RegistryCache:
         )
         return str(rows[0][0]) if rows else None
 
-    def put_digest(self, repository: str, tag: str, digest: str) -> None:
+    def clock(self) -> float:
+        """Now, on the clock ``put_digest(asked=...)`` compares with evictions."""
+        return time.monotonic()
+
+    def put_digest(
+        self, repository: str, tag: str, digest: str, *, asked: float | None = None
+    ) -> None:
+        """Keep ``digest``, unless the tag was forgotten since ``asked`` (``clock()`` when
+        the registry was asked): an answer that raced a webhook is used once, never kept."""
+        with self._lock:
+            forgotten = self._forgotten.get((repository, tag))
+            if forgotten is not None and asked is not None and forgotten >= asked:
+                return
         self._run(
             "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?)",
             (repository, tag, digest, time.time()),
         )
+
+    def forget_digest(self, repository: str, tag: str) -> None:
+        """Drop the cached digest of ``repository:tag``: a webhook says it was pushed."""
+        with self._lock:
+            self._forgotten[(repository, tag)] = time.monotonic()
+            if len(self._forgotten) > MAX_FORGOTTEN:  # only recent ones can race
+                del self._forgotten[next(iter(self._forgotten))]
+        self._run("DELETE FROM digests WHERE repository=? AND tag=?", (repository, tag))
 
     def get_image(
         self, digest: str, platform: str

@@ -25,8 +25,9 @@ class RegistrySettings:
     ca_bundle: str | None = None  # PEM file of CAs to trust instead of the system ones
     client_cert: str | None = None  # PEM client certificate for mTLS
     client_key: str | None = None  # its key, when not in client_cert
-    requests_per_second: float = 20.0  # 0 means no rate limit
+    requests_per_second: float = 20.0  # the bucket's refill rate; 0 means no rate limit
     max_concurrency: int = 4  # requests in flight to this host at once
+    burst: int = 200  # requests that may go at once before requests_per_second paces them
     # token realms on other hosts that may receive this registry's credentials
     # (the registry's own host and its parent domain are trusted already)
     token_realm_hosts: tuple[str, ...] = ()
@@ -40,6 +41,13 @@ class RegistrySettings:
     max_tags: int = 20_000
     max_body: int = 4 * MiB  # a tag page, a manifest or a config blob
     digest_ttl: float = 300.0  # seconds a cached tag -> digest answer is trusted
+    preset: str | None = None  # "dockerhub" (the default for docker.io): pulls are counted
+    pull_reserve: int = 10  # with a pull-counting preset: pulls of the window never spent
+
+    @property
+    def counts_pulls(self) -> bool:
+        """Whether manifest GETs are pulls this registry bills (the Docker Hub preset)."""
+        return (self.preset or ("dockerhub" if self.key == DOCKER_HUB else "")) == "dockerhub"
 
     @property
     def key(self) -> str:

@@ -66,6 +66,7 @@ class Transport:
                     settings.requests_per_second,
                     settings.max_concurrency,
                     settings.key,
+                    burst=settings.burst,
                     clock=self.http.now,
                     sleep=self.http.sleep,
                 )

@@ -22,7 +22,7 @@ class Table:
         self.digests_asked: list[str] = []
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self, image: ImageRef, *, created: bool, platform: str | None, **_: object
     ) -> Sequence[policies.Candidate] | AutomatorError:
         found = self.table[image.canonical_name]
         if isinstance(found, AutomatorError):

@@ -14,6 +14,9 @@ Payload field names follow the senders' public documentation:
 - ``github``: ``registry_package`` / ``package`` events, ``action == "published"``,
   ``...package_version.package_url`` (GHCR)
 - ``generic``: ``{"image": "ghcr.io/acme/api", "tag": "1.2.3"}``
+
+A parser yields a reference, or (repository, tag) where the payload names the tag
+apart; a named tag also reaches ``Delivery.tags``, so its cached digest is evicted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automator.errors import AutomatorError, ReferenceError_
-from automator.reference import parse_reference
+from automator.reference import is_tag, parse_reference
 
 
 class PayloadError(AutomatorError):
@@ -38,6 +41,7 @@ class Delivery:
     kind: str
     images: frozenset[str]
     refused: tuple[str, ...] = ()
+    tags: frozenset[tuple[str, str]] = frozenset()  # (canonical repository, tag) pushed
 
 
 def _get(doc: Any, *keys: str) -> Any:
@@ -48,23 +52,26 @@ def _get(doc: Any, *keys: str) -> Any:
     return doc
 
 
-def _dockerhub(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+Named = str | tuple[str, object]  # a reference, or (repository, the tag the payload names)
+
+
+def _dockerhub(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     name = _get(doc, "repository", "repo_name")
     if isinstance(name, str):
-        yield f"docker.io/{name}"
+        yield f"docker.io/{name}", _get(doc, "push_data", "tag")
 
 
-def _distribution(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+def _distribution(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     events = _get(doc, "events")
     for event in events if isinstance(events, list) else []:
         if _get(event, "action") != "push" or not _get(event, "target", "tag"):
             continue  # pulls, deletes and blob or digest-only pushes change no tag
         host, repository = _get(event, "request", "host"), _get(event, "target", "repository")
         if isinstance(host, str) and isinstance(repository, str):
-            yield f"{host}/{repository}"
+            yield f"{host}/{repository}", _get(event, "target", "tag")
 
 
-def _harbor(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+def _harbor(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     if _get(doc, "type") != "PUSH_ARTIFACT":
         return
     resources = _get(doc, "event_data", "resources")
@@ -74,13 +81,16 @@ def _harbor(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
             yield url
 
 
-def _quay(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+def _quay(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     url = _get(doc, "docker_url")
     if isinstance(url, str):
+        updated = _get(doc, "updated_tags")
         yield url
+        for tag in updated if isinstance(updated, list) else []:
+            yield url, tag
 
 
-def _github(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+def _github(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     event = headers.get("x-github-event", "registry_package")
     if event not in ("registry_package", "package") or _get(doc, "action") != "published":
         return  # "ping" and other events name no image
@@ -92,14 +102,14 @@ def _github(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
         yield f"ghcr.io/{package['namespace'].lower()}/{package['name'].lower()}"
 
 
-def _generic(doc: Any, headers: Mapping[str, str]) -> Iterator[str]:
+def _generic(doc: Any, headers: Mapping[str, str]) -> Iterator[Named]:
     image = _get(doc, "image")
     if not isinstance(image, str):
         raise PayloadError('expected {"image": "registry/repository", "tag": "..."}')
-    yield image
+    yield image, _get(doc, "tag")
 
 
-PARSERS: dict[str, Callable[[Any, Mapping[str, str]], Iterator[str]]] = {
+PARSERS: dict[str, Callable[[Any, Mapping[str, str]], Iterator[Named]]] = {
     "dockerhub": _dockerhub,
     "distribution": _distribution,
     "harbor": _harbor,
@@ -120,9 +130,16 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
         raise PayloadError(f"{kind} webhook: the body is not JSON") from exc
     images: set[str] = set()
     refused: list[str] = []
-    for text in parser(doc, headers):
+    tags: set[tuple[str, str]] = set()
+    for named in parser(doc, headers):
+        text, tag = named if isinstance(named, tuple) else (named, None)
         try:
-            images.add(parse_reference(text).canonical_name)
+            ref = parse_reference(text)
         except ReferenceError_:
             refused.append(text[:200])
-    return Delivery(kind, frozenset(images), tuple(refused))
+            continue
+        images.add(ref.canonical_name)
+        tag = tag if isinstance(tag, str) else ref.tag
+        if tag is not None and is_tag(tag):
+            tags.add((ref.canonical_name, tag))
+    return Delivery(kind, frozenset(images), tuple(refused), frozenset(tags))

@@ -126,7 +126,7 @@ class FakeEngine:
             self.watch.poke()
         return outcome or Outcome(name, Plan(), images=frozenset({f"registry.test/{name}"}))
 
-    def forget(self, images: frozenset[str]) -> None:
+    def forget(self, images: frozenset[str], tags: object = frozenset()) -> None:
         self.forgotten.append(images)
 
     def times(self, name: str) -> list[float]:

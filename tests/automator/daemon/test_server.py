@@ -24,7 +24,7 @@ class Recorder:
         self.triggered: list[frozenset[str]] = []
         self.problems = ["fleet: first reconcile not finished"]
 
-    def trigger(self, images: frozenset[str]) -> list[str]:
+    def trigger(self, images: frozenset[str], tags: object = frozenset()) -> list[str]:
         self.triggered.append(images)
         return ["fleet"]
 
