@@ -149,6 +149,13 @@ class Registry(_Model):
     max_concurrency: int = Field(default=4, ge=1)
     # token realms on other domains that may receive this registry's credentials
     token_realm_hosts: list[str] = Field(default_factory=list)
+    private_redirects: bool = False
+    """Let this registry's redirects and token realms on other hosts reach loopback,
+    private or link-local addresses. Default false: only public addresses, so a registry
+    cannot aim automator at 169.254.169.254. Example: a registry whose blob store is in-cluster."""
+    max_tags: int = Field(default=20_000, ge=1, le=10_000_000)
+    """The most tags read from one repository; a longer listing skips its images with an
+    error. Default 20000. Example: 250000 for a repository with a tag per commit."""
 
 
 class Webhooks(_Model):
@@ -195,6 +202,10 @@ class Config(_Model):
     sources: list[Source] = Field(min_length=1)
     write: Write = Field(default_factory=Write)
     registries: list[Registry] = Field(default_factory=list)
+    allow_unlisted_registries: bool | list[str] = False
+    """Registry hosts not under registries: that may still be contacted, at public
+    addresses only. Default false: an image on an unlisted host is skipped. true lets in
+    every host; a list of patterns some: ["docker.io", "*.gcr.io", "ghcr.io"]."""
     interval: str = "5m"
     listen: str = ":8080"
     state_dir: str = "/var/lib/automator"

@@ -1,8 +1,10 @@
 """The registry client: tags, digests and image configs over the OCI distribution API.
 
 One ``RegistryClient`` serves every registry host; ``RegistrySettings`` says how to
-reach each one. Nothing a registry returns reaches the caller unless it passes the
-reference grammar: invalid tags are dropped and counted, digests are checked.
+reach each one. A host without settings is refused before any request unless an
+``unlisted`` pattern lets it in (``automator.registry.hosts``). Nothing a registry
+returns reaches the caller unless it passes the reference grammar: invalid tags are
+dropped and counted, digests are checked.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from automator.registry.answers import (
 )
 from automator.registry.auth import Authenticator
 from automator.registry.cache import RegistryCache
+from automator.registry.hosts import RegistryHosts
 from automator.registry.manifests import (
     DEFAULT_PLATFORM,
     IMAGE_TYPES,
@@ -70,9 +73,15 @@ class RegistryClient:
         http: Http | None = None,
         cache: RegistryCache | None = None,
         docker_config: str | None = None,
+        unlisted: Iterable[str] = (),
     ) -> None:
-        """``http`` (default: an ``HttpClient`` over ``session``) sends every request."""
-        self._settings = {s.key: s for s in settings}
+        """``http`` (default: an ``HttpClient`` over ``session``) sends every request.
+
+        Only the hosts in ``settings`` are contacted, and those ``unlisted`` patterns
+        match (``allow_unlisted_registries``; at public addresses only).
+        """
+        self._settings = {s.key.lower(): s for s in settings}
+        self.hosts = RegistryHosts.of(self._settings, unlisted)
         self._docker_config = docker_config
         if http is None:
             http = HttpClient(session or _pooled_session(), count=count_registry)
@@ -90,11 +99,24 @@ class RegistryClient:
         return self._auth.token_fetches
 
     def settings_for(self, registry: str) -> RegistrySettings:
-        """The settings for ``registry`` (defaults when none were given)."""
-        found = self._settings.get(normalise_domain(registry)) or RegistrySettings(registry)
+        """The settings for ``registry``; for an unlisted host, defaults at public addresses.
+
+        Raises RegistryError when ``registry`` may not be contacted at all.
+        """
+        found = self._settings.get(normalise_domain(registry.lower()))
+        if found is None:
+            if not self.hosts.admits(registry):
+                raise RegistryError(self.hosts.refusal(registry, registry))
+            found = RegistrySettings(registry, public_only=True)
         if found.docker_config is None and self._docker_config is not None:
             found = replace(found, docker_config=self._docker_config)
         return found
+
+    def _settings_for(self, image: ImageRef) -> RegistrySettings:
+        """``settings_for`` whose refusal names the image."""
+        if not self.hosts.admits(image.registry):
+            raise RegistryError(self.hosts.refusal(image.canonical_name, image.registry))
+        return self.settings_for(image.registry)
 
     # -- tags ------------------------------------------------------------------
 
@@ -107,7 +129,7 @@ class RegistryClient:
         unique: dict[str, ImageRef] = {}
         for image in images:
             unique.setdefault(image.canonical_name, image)
-        hosts = {self.settings_for(i.registry).key for i in unique.values()}
+        hosts = {i.registry for i in unique.values() if self.hosts.admits(i.registry)}
         workers = min(
             len(unique), MAX_WORKERS, sum(self.settings_for(h).max_concurrency for h in hosts)
         )
@@ -125,7 +147,7 @@ class RegistryClient:
 
     def tag_listing(self, image: ImageRef) -> TagListing:
         """List ``image``'s tags, following ``Link`` on the same origin only, within caps."""
-        settings = self.settings_for(image.registry)
+        settings = self._settings_for(image)
         name = image.canonical_name
         deadline = self._transport.deadline(settings.deadline, f"{name}: listing tags")
         base = settings.api_base
@@ -183,7 +205,7 @@ class RegistryClient:
     def digest(self, image: ImageRef, tag: str | None = None) -> str:
         """The digest ``tag`` (default: the image's tag, else ``latest``) points at now."""
         tag = check_tag(tag or image.tag or "latest")
-        settings = self.settings_for(image.registry)
+        settings = self._settings_for(image)
         name = image.canonical_name
         if self._cache and (hit := self._cache.get_digest(name, tag, settings.digest_ttl)):
             return hit
@@ -209,7 +231,7 @@ class RegistryClient:
         key = str(wanted or "")
         if self._cache is not None and (hit := self._cache.get_image(digest, key)) is not None:
             return ImageInfo(digest, hit[0], hit[1], key)
-        settings = self.settings_for(image.registry)
+        settings = self._settings_for(image)
         what = f"{image.canonical_name}@{digest}: reading config"
         deadline = self._transport.deadline(settings.deadline, what)
         _, doc = self._manifest(image, digest, settings, deadline)

@@ -27,7 +27,6 @@ from typing import Any
 from automator.errors import AutomatorError, ReferenceError_
 from automator.reference import parse_reference
 
-
 MAX_DEPTH = 32  # real payloads nest under 10 deep; json.loads recurses once per level
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
