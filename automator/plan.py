@@ -13,18 +13,23 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import policies
-from automator.errors import AutomatorError, ReferenceError_
+from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.model import Change, Part, Plan, Site, Skip
 from automator.reference import ImageRef
+from policies.prefix import literal_prefix
 
 
 class Catalog(Protocol):
     """What the registries hold, as the plan needs it."""
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self, image: ImageRef, *, created: bool, platform: str | None, prefix: str = ""
     ) -> Sequence[policies.Candidate] | AutomatorError:
-        """The repository's tags; with ``created``, each with its build time where known."""
+        """The repository's tags; with ``created``, each with its build time where known.
+
+        With ``prefix``, at least every tag that starts with it (asked only after an
+        ``IncompleteListing``, for a policy that can only pick such tags).
+        """
 
     def digest(self, image: ImageRef, tag: str) -> str:
         """The digest ``tag`` points at now; raises AutomatorError."""
@@ -53,6 +58,11 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     except policies.PolicyError as exc:
         return Skip(site.where, f"policy {site.policy!r}: {exc}", True)
     found = catalog.candidates(site.image, created=policy.needs_created, platform=policy.platform)
+    if isinstance(found, IncompleteListing) and (prefix := literal_prefix(policy)):
+        # the policy can only pick tags with this prefix: a listing of those is whole enough
+        found = catalog.candidates(
+            site.image, created=policy.needs_created, platform=policy.platform, prefix=prefix
+        )
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
     decision = policies.select_tag(policy, found, site.image.tag)

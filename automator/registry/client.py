@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -31,6 +31,7 @@ from automator.registry.answers import (
 from automator.registry.auth import Authenticator
 from automator.registry.cache import RegistryCache
 from automator.registry.hosts import RegistryHosts
+from automator.registry.listing import PageOrder, TagListing, before
 from automator.registry.manifests import (
     DEFAULT_PLATFORM,
     IMAGE_TYPES,
@@ -48,18 +49,6 @@ from automator.registry.transport import Transport
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS = 64
-
-
-@dataclass(frozen=True, slots=True)
-class TagListing:
-    """One repository's tags and how complete the listing is."""
-
-    repository: str  # canonical name
-    tags: tuple[str, ...]  # valid tags, sorted
-    dropped: int = 0  # answers that failed the tag grammar
-    complete: bool = True  # False when a cap or a refused Link cut the listing short
-    pages: int = 0  # tag pages requested (a 304 answered from the cache counts as one)
-    cached: bool = False  # the registry said the cached list (by ETag) is current
 
 
 class RegistryClient:
@@ -120,9 +109,22 @@ class RegistryClient:
 
     # -- tags ------------------------------------------------------------------
 
-    def list_tags(self, image: ImageRef) -> list[str]:
-        """Every valid tag of ``image``'s repository, sorted; invalid tags are dropped."""
-        return list(self.tag_listing(image).tags)
+    def list_tags(self, image: ImageRef, prefix: str = "") -> list[str]:
+        """Every valid tag of ``image``'s repository (that starts with ``prefix``), sorted.
+
+        Invalid tags are dropped; a listing that is not whole raises IncompleteListing.
+        """
+        listing = self.tag_listing(image, prefix)
+        if not listing.complete:
+            raise listing.error(self._settings_for(image).key)
+        return list(listing.tags)
+
+    def list_tags_prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:
+        """The tags that start with ``prefix``, listed from there on, or what stopped it."""
+        try:
+            return self.list_tags(image, prefix)
+        except RegistryError as exc:
+            return exc
 
     def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
         """Tags per canonical repository name: one listing per repository, concurrently."""
@@ -145,29 +147,32 @@ class RegistryClient:
         with ThreadPoolExecutor(workers, thread_name_prefix="registry") as pool:
             return dict(zip(unique, pool.map(one, unique.values()), strict=True))
 
-    def tag_listing(self, image: ImageRef) -> TagListing:
-        """List ``image``'s tags, following ``Link`` on the same origin only, within caps."""
+    def tag_listing(self, image: ImageRef, prefix: str = "") -> TagListing:
+        """List ``image``'s tags, following ``Link`` on the same origin only, within caps.
+
+        With ``prefix``, only the tags that start with it: the listing starts just
+        before it (``last=``) and stops once an ordered listing has gone past it.
+        """
         settings = self._settings_for(image)
         name = image.canonical_name
         deadline = self._transport.deadline(settings.deadline, f"{name}: listing tags")
         base = settings.api_base
         first = f"{base}/v2/{image.repository}/tags/list?n={settings.page_size}"
-        cached = self._cache.get_tags(name) if self._cache else None
+        cached = self._cache.get_tags(name) if self._cache and not prefix else None
         headers = {"If-None-Match": cached.etag} if cached and cached.etag else {}
         tags: set[str] = set()
         dropped = pages = 0
-        complete, linked = True, False
-        url: str | None = first
+        linked, stopped = False, ""
+        url: str | None = f"{first}&last={before(prefix)}" if before(prefix) else first
         followed: set[str] = set()
+        order = PageOrder()
         while url is not None:
             if url in followed:
-                logger.warning("%s: a tag-page Link leads back to a page already read", name)
-                complete = False
+                stopped = "a tag-page Link leads back to a page already read"
                 break
             followed.add(url)
             if pages >= settings.max_pages:
-                logger.warning("%s: stopped after %d tag pages (max_pages)", name, pages)
-                complete = False
+                stopped = f"stopped after {pages} tag pages (max_pages)"
                 break
             reply = self._call("GET", image, url, settings, deadline, headers)
             pages += 1
@@ -175,27 +180,27 @@ class RegistryClient:
                 return TagListing(name, cached.tags, pages=1, cached=True)
             headers = {}
             page = tag_page(reply, deadline.what, base)
-            before = len(tags)
-            for tag in page:
-                if is_tag(tag):
-                    tags.add(tag)
-                else:
-                    dropped += 1
-            if len(tags) >= settings.max_tags:
-                logger.warning("%s: stopped at %d tags (max_tags)", name, len(tags))
-                complete = False
-                break
-            grew = len(tags) > before
+            valid = [tag for tag in page if is_tag(tag)]
+            dropped += len(page) - len(valid)
+            tags.update(tag for tag in valid if tag.startswith(prefix))
+            grew = order.saw(valid)
             url, linked, refused = next_page(reply, base, first, page, grew, linked, settings)
-            complete = complete and not refused
             if refused:
-                logger.warning("%s: refused a tag-page Link to another host or scheme", name)
+                stopped = "a tag-page Link to another host or scheme was refused"
+            if len(tags) > settings.max_tags or (len(tags) == settings.max_tags and url):
+                stopped = f"stopped at {settings.max_tags} tags (max_tags)"
+            if stopped or order.past(prefix):
+                break
+        if stopped:
+            logger.warning("%s: %s", name, stopped)
         if dropped:
             logger.warning("%s: dropped %d tags that fail the tag grammar", name, dropped)
-        listing = TagListing(
-            name, tuple(sorted(tags)[: settings.max_tags]), dropped, complete, pages
-        )
-        if self._cache is not None and complete:
+        kept = tuple(sorted(tags)[: settings.max_tags])
+        cut = len(tags) > len(kept)  # read past the cap: the cut is inside what was read
+        through = (kept[-1] if cut else order.highest) if order.ordered else None
+        complete = not stopped
+        listing = TagListing(name, kept, dropped, complete, pages, False, stopped, through, prefix)
+        if self._cache is not None and complete and not prefix:
             etag = reply.headers.get("ETag") if pages == 1 else None
             self._cache.put_tags(name, listing.tags, etag)
         return listing
