@@ -5,6 +5,9 @@ reach each one. A host without settings is refused before any request unless an
 ``unlisted`` pattern lets it in (``automator.registry.hosts``). Nothing a registry
 returns reaches the caller unless it passes the reference grammar: invalid tags are
 dropped and counted, digests are checked.
+
+A little over 300 lines: tags, manifests and the one authenticated call share the
+settings lookup (and its allow-list) and the transport.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import pytest
 from automator.errors import RegistryError
 from automator.reference import parse_reference
 from automator.registry import RegistryClient, RegistrySettings
+from automator.secrets import Secret
 from testing.gitserver import GitDaemon, make_bare_repo
 from testing.hostile_registry import HostileRegistry
 from testing.listener import CountingListener
@@ -149,3 +150,11 @@ def test_https_is_never_downgraded_by_a_redirect(tmp_path: Path) -> None:
         with pytest.raises(RegistryError, match="refused a redirect from HTTPS to plain HTTP"):
             RegistryClient([settings]).list_tags(parse_reference(f"{server.host}/downgrade/app"))
         assert server.count("/downgrade/") == 1  # the HTTPS request, and nothing after it
+
+
+def test_a_name_is_judged_by_the_address_it_resolves_to(hostile: HostileRegistry) -> None:
+    before = len(hostile.other.seen)
+    asks = client(hostile, username="alice", password=Secret("pw"))  # it wants Basic first
+    with pytest.raises(RegistryError, match="refused localhost: it resolves to"):
+        asks.list_tags(parse_reference(f"{hostile.host}/redirect/app"))
+    assert len(hostile.other.seen) == before  # the other host (localhost:P) saw nothing
