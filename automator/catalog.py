@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import policies
-from automator.errors import AutomatorError, RegistryError
+from automator.errors import AutomatorError, IncompleteListing, RegistryError
 from automator.reference import ImageRef
 from automator.registry import ImageInfo, PullsDeferred
 
@@ -61,6 +61,10 @@ class Registry(Protocol):
 
     def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
         """Each repository's tags by canonical name, or the error that stopped its listing."""
+        ...
+
+    def list_tags_prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:
+        """Only the tags that start with ``prefix`` (asked after an incomplete listing)."""
         ...
 
     def digest(self, image: ImageRef, tag: str | None = None) -> str: ...
@@ -131,8 +135,12 @@ class RegistryCatalog:
         """Drop listings (all when ``names`` is None) so the next use lists again."""
         now = self._clock()
         with self._lock:
-            for name in list(self._tags) if names is None else names:
-                self._tags.pop(name, None)
+            keys = list(self._tags)
+            chosen = {k.partition("\n")[0] for k in keys} if names is None else set(names)
+            for key in keys:
+                if key.partition("\n")[0] in chosen:  # listings, and by prefix ("name\nprefix")
+                    del self._tags[key]
+            for name in chosen:
                 self._forgotten[name] = now
 
     def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
@@ -149,6 +157,23 @@ class RegistryCatalog:
                 entry = self._tags[name]
         return entry[0]
 
+    def prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:
+        """The tags that start with ``prefix``, from the whole listing when it holds them
+        all, else listed on their own (kept like a listing, as ``name\nprefix``)."""
+        listed = self.tags(image)
+        if not isinstance(listed, IncompleteListing):
+            return listed
+        if listed.covers(prefix):
+            return [tag for tag in listed.tags if tag.startswith(prefix)]
+        key, now = f"{image.canonical_name}\n{prefix}", self._clock()
+        with self._lock:
+            entry = self._tags.get(key) if self._fresh(key, now) else None
+        if entry is None:
+            entry = (self.client.list_tags_prefixed(image, prefix), now)
+            with self._lock:
+                self._tags[key] = entry
+        return entry[0]
+
     def candidates(
         self,
         image: ImageRef,
@@ -157,11 +182,12 @@ class RegistryCatalog:
         platform: str | None,
         wanted: Callable[[str], bool] | None = None,
         current: str | None = None,
+        prefix: str = "",
     ) -> Sequence[policies.Candidate] | AutomatorError:
-        """Every listed tag; with ``created``, build times of the tags ``wanted`` admits
-        (all when None), ``current`` first, then most likely newest first, within
-        ``max_build_times``."""
-        tags = self.tags(image)
+        """Every listed tag (with ``prefix``: those that start with it); with ``created``,
+        build times of the tags ``wanted`` admits (all when None), ``current`` first, then
+        most likely newest first, within ``max_build_times``."""
+        tags = self.prefixed(image, prefix) if prefix else self.tags(image)
         if isinstance(tags, RegistryError):
             return tags
         if not created:

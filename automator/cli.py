@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,8 +33,10 @@ from automator.config import (
 )
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
-from automator.manifests import check_report
+from automator.manifests import ScanResult, check_report
+from automator.model import Skip
 from automator.reference import parse_reference
+from automator.registry.hosts import RegistryHosts
 from automator.write import unified_diff
 
 logger = logging.getLogger("automator")
@@ -235,9 +238,18 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     """List every image Site found, and every annotation or marker left unresolved."""
     config = _load(config_path, state_dir=state_dir)
     engine = adapters.scanner(config, Path(config.state_dir))
+    hosts = adapters.registry_hosts(config)
     for source in engine.sources:
-        for line in check_report(engine.scan(source.name)):
+        for line in check_report(_unlisted_skipped(engine.scan(source.name), hosts)):
             click.echo(f"{source.name}: {line}")
+
+
+def _unlisted_skipped(scan: ScanResult, hosts: RegistryHosts) -> ScanResult:
+    """``scan`` with each Site on a registry host that may not be contacted as a Skip."""
+    refused = [s for s in scan.sites if not hosts.admits(s.image.registry)]
+    skips = (Skip(s.where, hosts.refusal(s.image.name, s.image.registry), True) for s in refused)
+    kept = tuple(s for s in scan.sites if s not in refused)
+    return replace(scan, sites=kept, skipped=(*scan.skipped, *skips))
 
 
 @cli.group("config")
@@ -296,9 +308,10 @@ def explain(
     """
     ref = parse_reference(image)
     if config_path is not None:
-        config = load_config(config_path)
-    else:
-        config = parse_config({"sources": [{"name": "explain", "url": "."}]})
+        config = load_config(config_path)  # its registries: are the hosts that may be asked
+    else:  # the image named on the command line, not by a config repo: its host is listed
+        listed = [{"host": ref.domain or ref.registry}]
+        config = parse_config({"sources": [{"name": "explain", "url": "."}], "registries": listed})
     if insecure:
         others = [r for r in config.registries if r.host != ref.registry]
         entry = Registry(host=ref.domain or ref.registry, insecure=True)

@@ -179,6 +179,13 @@ class Registry(_Model):
     """Where the credentials come from: ``aws`` (ECR), ``gcp`` (Artifact Registry, GCR) or
     ``azure`` (ACR) mint them from the pod's cloud identity; ``generic`` (the default) uses
     username/password, password_file or docker_config. Example: ``provider: aws``."""
+    private_redirects: bool = False
+    """Let this registry's redirects and token realms on other hosts reach loopback,
+    private or link-local addresses. Default false: only public addresses, so a registry
+    cannot aim automator at 169.254.169.254. Example: a registry whose blob store is in-cluster."""
+    max_tags: int = Field(default=20_000, ge=1, le=10_000_000)
+    """The most tags read from one repository; a longer listing skips its images with an
+    error. Default 20000. Example: 250000 for a repository with a tag per commit."""
 
     @model_validator(mode="after")
     def _cloud_or_secrets(self) -> Registry:
@@ -234,6 +241,10 @@ class Config(_Model):
     sources: list[Source] = Field(min_length=1)
     write: Write = Field(default_factory=Write)
     registries: list[Registry] = Field(default_factory=list)
+    allow_unlisted_registries: bool | list[str] = False
+    """Registry hosts not under registries: that may still be contacted, at public
+    addresses only. Default false: an image on an unlisted host is skipped. true lets in
+    every host; a list of patterns some: ["docker.io", "*.gcr.io", "ghcr.io"]."""
     interval: str = "5m"
     listen: str = ":8080"
     state_dir: str = "/var/lib/automator"

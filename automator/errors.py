@@ -4,6 +4,7 @@
     ├── ConfigError           automator.yaml is missing, malformed or invalid
     ├── ReferenceError_       an image reference fails the distribution grammar
     ├── RegistryError         a registry refused, failed or answered nonsense
+    │   └── IncompleteListing a tag listing was cut short (caps, broken paging)
     ├── ManifestError         a YAML file cannot be scanned
     ├── EditError             an edit cannot be made byte-exactly
     ├── GitError              fetch, commit or push failed
@@ -42,6 +43,23 @@ class ReferenceError_(AutomatorError):
 
 class RegistryError(AutomatorError):
     """A registry request failed."""
+
+
+class IncompleteListing(RegistryError):
+    """A tag listing cut short: ``tags`` is what was read.
+
+    ``through`` is the greatest tag read when the pages came in lexical order, so
+    that every tag up to it was read; None when that is not known.
+    """
+
+    def __init__(self, message: str, tags: tuple[str, ...], through: str | None) -> None:
+        super().__init__(message)
+        self.tags = tags
+        self.through = through
+
+    def covers(self, prefix: str) -> bool:
+        """Whether every tag that starts with ``prefix`` was read (so it sorts before the cut)."""
+        return bool(prefix) and self.through is not None and self.through[: len(prefix)] > prefix
 
 
 class ManifestError(AutomatorError):

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import policies
-from automator.errors import AutomatorError, ReferenceError_
+from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.model import Change, Part, Plan, Site, Skip
 from automator.reference import ImageRef
+from policies.prefix import literal_prefix
 
 
 class Catalog(Protocol):
@@ -29,10 +30,14 @@ class Catalog(Protocol):
         platform: str | None,
         wanted: Callable[[str], bool] | None = None,
         current: str | None = None,
+        prefix: str = "",
     ) -> Sequence[policies.Candidate] | AutomatorError:
         """The repository's tags; with ``created``, each with its build time where known.
 
         Build times are worth reading only for tags ``wanted`` admits, ``current`` first.
+
+        With ``prefix``, at least every tag that starts with it (asked only after an
+        ``IncompleteListing``, for a policy that can only pick such tags).
         """
 
     def digest(self, image: ImageRef, tag: str) -> str:
@@ -69,6 +74,16 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
         wanted=wanted,
         current=current,
     )
+    if isinstance(found, IncompleteListing) and (prefix := literal_prefix(policy)):
+        # the policy can only pick tags with this prefix: a listing of those is whole enough
+        found = catalog.candidates(
+            site.image,
+            created=policy.needs_created,
+            platform=policy.platform,
+            wanted=wanted,
+            current=current,
+            prefix=prefix,
+        )
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
     if _current_time_unknown(policy, found, current, wanted):

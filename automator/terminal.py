@@ -101,6 +101,9 @@ class ProgressRegistry:
                 bar.update(len(batch))
         return result
 
+    def list_tags_prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:
+        return self._inner.list_tags_prefixed(image, prefix)
+
     def digest(self, image: ImageRef, tag: str | None = None) -> str:
         return self._inner.digest(image, tag)
 

@@ -64,7 +64,7 @@ def main() -> int:
                 f"  mode: push\n"
                 f"  commit:\n"
                 f'    author: "automator <automator@demo.test>"\n'
-                f"registries:\n"
+                f"registries:  # the only hosts automator may contact\n"
                 f"  - host: {registry.host}\n"
                 f"    insecure: true\n"
                 f"state_dir: {work / 'state'}\n"

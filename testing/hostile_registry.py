@@ -12,6 +12,11 @@ Each repository name picks a behaviour (``HostileRegistry.url`` + ``/v2/<name>/.
 - ``lying/app``: manifests whose ``Docker-Content-Digest`` is wrong or malformed
 - ``slowbody/app``: headers at once, then one body byte every ``drip`` seconds
 - ``slowhead/app``: the status line and headers one byte every ``drip`` seconds
+- ``metadata/app``: 302s every request to ``internal`` (a stand-in for the cloud
+  metadata service at 169.254.169.254: a listener that counts connections)
+- ``downgrade/app``: 302s every request to the same path over plain HTTP
+
+With ``tls``, the registry itself answers over HTTPS (for the downgrade).
 
 The ``other`` server sits on another host name (``localhost`` rather than
 ``127.0.0.1``) and records every path and ``Authorization`` header it receives;
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import threading
 import time
 import zlib
@@ -31,7 +37,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from testing import quiet_handler
+from testing.listener import CountingListener
 from testing.proxy import Recorder
+from testing.registry import TLSFiles
 
 HONEST = ["1.4.2", "1.4.3", "1.5.0"]
 LOOKALIKE = "1.4.\u0669"  # ARABIC-INDIC DIGIT NINE: \w in unicode regexes, not in ASCII ones
@@ -86,9 +94,10 @@ class _Server(ThreadingHTTPServer):
 class HostileRegistry:
     """See the module docstring. ``requests`` counts what was asked, by path."""
 
-    def __init__(self, drip: float = 0.2) -> None:
+    def __init__(self, drip: float = 0.2, tls: TLSFiles | None = None) -> None:
         self.drip = drip
         self.other = Recorder()
+        self.internal = CountingListener()
         self.requests: list[str] = []
         self._lock = threading.Lock()
         registry = self
@@ -98,6 +107,11 @@ class HostileRegistry:
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
         self.url = f"http://{self.host}"
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(tls.cert, tls.key)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = f"https://{self.host}"
 
     def __enter__(self) -> HostileRegistry:
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
@@ -107,6 +121,7 @@ class HostileRegistry:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.other.close()
+        self.internal.close()
 
     def count(self, fragment: str) -> int:
         with self._lock:
@@ -154,6 +169,11 @@ class HostileRegistry:
             if not h.headers.get("Authorization"):
                 return _send(h, 401, b"{}", {"WWW-Authenticate": AUTH_REALM})
             return _send(h, 307, b"", {"Location": f"{self.other.url}{h.path}"})
+        if kind == "metadata":
+            target = f"http://{self.internal.host}/latest/meta-data/iam/security-credentials/"
+            return _send(h, 302, b"", {"Location": target})
+        if kind == "downgrade":
+            return _send(h, 302, b"", {"Location": f"http://{self.host}{h.path}"})
         if kind == "bomb":
             body = gzip_bomb()
             return _send(h, 200, body, {"Content-Encoding": "gzip"})

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
-from automator.adapters.registries import registry_client, registry_settings
+from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.sources import git_auth, open_repo, repositories, source_settings
 from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
 from automator.catalog import Registry, RegistryCatalog
@@ -43,6 +43,7 @@ __all__ = [
     "notifier",
     "open_repo",
     "registry_client",
+    "registry_hosts",
     "registry_settings",
     "reporter",
     "scanner",

@@ -9,6 +9,8 @@ from automator.config import Config
 from automator.errors import ConfigError
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
 from automator.registry.credentials import check_extra
+from automator.registry.hosts import EVERY_HOST, RegistryHosts
+from automator.registry.settings import MAX_PAGES, PAGE_SIZE
 
 
 def registry_settings(config: Config) -> list[RegistrySettings]:
@@ -41,6 +43,9 @@ def registry_settings(config: Config) -> list[RegistrySettings]:
                 preset=entry.preset,
                 pull_reserve=entry.pull_reserve,
                 token_realm_hosts=tuple(h.lower() for h in entry.token_realm_hosts),
+                private_redirects=entry.private_redirects,
+                max_tags=entry.max_tags,
+                max_pages=max(MAX_PAGES, entry.max_tags // PAGE_SIZE + 2),
             )
         )
     return result
@@ -52,4 +57,19 @@ def registry_client(config: Config, state_dir: Path | None = None) -> RegistryCl
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         cache = RegistryCache(state_dir / "registry-cache.sqlite")
-    return RegistryClient(registry_settings(config), cache=cache)
+    return RegistryClient(
+        registry_settings(config), cache=cache, unlisted=unlisted_patterns(config)
+    )
+
+
+def unlisted_patterns(config: Config) -> tuple[str, ...]:
+    """``allow_unlisted_registries`` as host patterns (``true`` is every host)."""
+    allowed = config.allow_unlisted_registries
+    if allowed is True:
+        return EVERY_HOST
+    return tuple(allowed) if allowed else ()
+
+
+def registry_hosts(config: Config) -> RegistryHosts:
+    """Which registry hosts may be contacted; reads no secret (``automator check``)."""
+    return RegistryHosts.of((r.host for r in config.registries), unlisted_patterns(config))

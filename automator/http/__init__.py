@@ -9,6 +9,7 @@ theirs: registry budgets and redirects, forge rate-limit headers, their error wo
 Nothing here imports those clients.
 """
 
+from automator.http.address import PrivateAddress
 from automator.http.client import Count, Http, HttpClient, count_as, count_registry, host_of
 from automator.http.deadline import Deadline
 from automator.http.errors import (
@@ -33,6 +34,7 @@ __all__ = [
     "Http",
     "HttpClient",
     "MiB",
+    "PrivateAddress",
     "Reply",
     "Request",
     "Retry",

@@ -12,13 +12,16 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.utils import select_proxy
 
 from automator import metrics
+from automator.http.address import check_name, public_only
 from automator.http.body import ACCEPT_ENCODING, read_capped
 from automator.http.deadline import Deadline
 from automator.http.errors import Again, TlsFailed
@@ -105,20 +108,24 @@ class HttpClient:
     def _exchange(self, request: Request, deadline: Deadline, left: float) -> Reply:
         connect, read = request.timeout
         host = host_of(request.url)
+        guard = public_only(deadline.what) if request.public_only else nullcontext()
         try:
-            resp = self._session.request(
-                request.method,
-                request.url,
-                headers={"Accept-Encoding": ACCEPT_ENCODING, **request.headers},
-                data=request.data,
-                json=request.json,
-                params=request.params,
-                timeout=(min(connect, left), min(read, left)),
-                allow_redirects=False,
-                stream=True,
-                verify=request.verify,
-                cert=request.cert,
-            )
+            with guard:
+                if request.public_only and self._proxied(request.url):
+                    check_name(urlsplit(request.url).hostname or "")
+                resp = self._session.request(
+                    request.method,
+                    request.url,
+                    headers={"Accept-Encoding": ACCEPT_ENCODING, **request.headers},
+                    data=request.data,
+                    json=request.json,
+                    params=request.params,
+                    timeout=(min(connect, left), min(read, left)),
+                    allow_redirects=False,
+                    stream=True,
+                    verify=request.verify,
+                    cert=request.cert,
+                )
             with resp:
                 if self._count is not None:
                     self._count(host, resp.status_code)
@@ -135,6 +142,11 @@ class HttpClient:
             raise Again(type(exc).__name__) from exc
         url = resp.url or request.url
         return Reply(resp.status_code, url, resp.headers, body, resp.reason or "")
+
+    def _proxied(self, url: str) -> bool:
+        """Whether ``url`` goes through a proxy (then the proxy, not we, dials the address)."""
+        settings = self._session.merge_environment_settings(url, {}, False, None, None)
+        return select_proxy(url, settings["proxies"]) is not None
 
 
 def host_of(url: str) -> str:

@@ -6,7 +6,8 @@
     ├── TooLarge              the answer is over its byte limit
     ├── BadEncoding           the answer uses a Content-Encoding we did not ask for
     ├── CorruptBody           the compressed answer does not decode (transient)
-    └── TlsFailed             the TLS handshake failed
+    ├── TlsFailed             the TLS handshake failed
+    └── PrivateAddress        a guarded request would reach a non-public address (``address``)
 
 Messages start with the call's name (``Deadline.what``) and never hold a URL; callers
 add the advice (``raise RegistryError(...) from exc``).

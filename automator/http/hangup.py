@@ -5,6 +5,9 @@ or body one byte at a time never trips it, so one request could outlive its call
 deadline by hours. The HTTP client arms :func:`hang_up_at` around each request: when
 the deadline comes, the socket under the blocked read is shut down and the read
 fails at once.
+
+The same connections dial only checked addresses while a request is guarded
+(``automator.http.address``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from automator.http.address import check_reused, checked_connect
 
 _current = threading.local()  # the _Watch of the request this thread is sending
 
@@ -54,14 +59,24 @@ def _watched(connection: HTTPConnection) -> None:
 
 
 class _Connection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        with checked_connect(self):
+            return super()._new_conn()
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _watched(self)
+        check_reused(self)
         super().request(*args, **kwargs)
 
 
 class _TLSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        with checked_connect(self):
+            return super()._new_conn()
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _watched(self)
+        check_reused(self)
         super().request(*args, **kwargs)
 
 

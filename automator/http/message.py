@@ -26,6 +26,7 @@ class Request:
     limit: int = 4 * MiB  # the most body bytes we read, after decoding
     verify: bool | str = True  # True, or a CA bundle file
     cert: str | tuple[str, str] | None = None  # a client certificate (and its key)
+    public_only: bool = False  # connect to public addresses only (``automator.http.address``)
 
 
 @dataclass(frozen=True, slots=True)

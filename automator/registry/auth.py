@@ -216,7 +216,13 @@ class Authenticator:
                 **{k: v for k, v in params.items() if v},
             }
             reply = self._transport.request(
-                "POST", realm, settings=settings, deadline=deadline, data=form, limit=TOKEN_LIMIT
+                "POST",
+                realm,
+                settings=settings,
+                deadline=deadline,
+                data=form,
+                limit=TOKEN_LIMIT,
+                vouched=trusted,
             )
         else:
             basic = creds.basic() if may_send else None
@@ -227,6 +233,7 @@ class Authenticator:
                 deadline=deadline,
                 authorization=basic,
                 limit=TOKEN_LIMIT,
+                vouched=trusted,  # a realm on another domain may only be at a public address
             )
         with self._lock:
             self.token_fetches += 1

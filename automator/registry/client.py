@@ -1,11 +1,14 @@
 """The registry client: tags, digests and image configs over the OCI distribution API.
 
 One ``RegistryClient`` serves every registry host; ``RegistrySettings`` says how to
-reach each one. Nothing a registry returns reaches the caller unless it passes the
-reference grammar: invalid tags are dropped and counted, digests are checked. On a
-host that bills pulls (the Docker Hub preset) every manifest GET is counted first.
+reach each one. A host without settings is refused before any request unless an
+``unlisted`` pattern lets it in (``automator.registry.hosts``). Nothing a registry
+returns reaches the caller unless it passes the reference grammar: invalid tags are
+dropped and counted, digests are checked. On a host that bills pulls (the Docker Hub
+preset) every manifest GET is counted first.
 
-A little over 300 lines: listings, digests and configs share one authenticated request.
+A little over 300 lines: tags, manifests and the one authenticated call share the
+settings lookup (and its allow-list) and the transport.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -32,6 +35,8 @@ from automator.registry.answers import (
 )
 from automator.registry.auth import Authenticator
 from automator.registry.cache import RegistryCache
+from automator.registry.hosts import RegistryHosts
+from automator.registry.listing import PageOrder, TagListing, before
 from automator.registry.manifests import (
     DEFAULT_PLATFORM,
     IMAGE_TYPES,
@@ -52,18 +57,6 @@ logger = logging.getLogger(__name__)
 MAX_WORKERS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class TagListing:
-    """One repository's tags and how complete the listing is."""
-
-    repository: str  # canonical name
-    tags: tuple[str, ...]  # valid tags, sorted
-    dropped: int = 0  # answers that failed the tag grammar
-    complete: bool = True  # False when a cap or a refused Link cut the listing short
-    pages: int = 0  # tag pages requested (a 304 answered from the cache counts as one)
-    cached: bool = False  # the registry said the cached list (by ETag) is current
-
-
 class RegistryClient:
     """Lists tags, resolves digests and reads image configs; safe to share across threads."""
 
@@ -76,10 +69,16 @@ class RegistryClient:
         cache: RegistryCache | None = None,
         docker_config: str | None = None,
         wall: Callable[[], float] = time.time,
+        unlisted: Iterable[str] = (),
     ) -> None:
         """``http`` (default: an ``HttpClient`` over ``session``) sends every request;
-        ``wall`` is the clock credentials' expiry times are read on."""
-        self._settings = {s.key: s for s in settings}
+        ``wall`` is the clock credentials' expiry times are read on.
+
+        Only the hosts in ``settings`` are contacted, and those ``unlisted`` patterns
+        match (``allow_unlisted_registries``; at public addresses only).
+        """
+        self._settings = {s.key.lower(): s for s in settings}
+        self.hosts = RegistryHosts.of(self._settings, unlisted)
         self._docker_config = docker_config
         if http is None:
             http = HttpClient(session or _pooled_session(), count=count_registry)
@@ -102,24 +101,50 @@ class RegistryClient:
         return self._pulls.remaining(normalise_domain(registry))
 
     def settings_for(self, registry: str) -> RegistrySettings:
-        """The settings for ``registry`` (defaults when none were given)."""
-        found = self._settings.get(normalise_domain(registry)) or RegistrySettings(registry)
+        """The settings for ``registry``; for an unlisted host, defaults at public addresses.
+
+        Raises RegistryError when ``registry`` may not be contacted at all.
+        """
+        found = self._settings.get(normalise_domain(registry.lower()))
+        if found is None:
+            if not self.hosts.admits(registry):
+                raise RegistryError(self.hosts.refusal(registry, registry))
+            found = RegistrySettings(registry, public_only=True)
         if found.docker_config is None and self._docker_config is not None:
             found = replace(found, docker_config=self._docker_config)
         return found
 
+    def _settings_for(self, image: ImageRef) -> RegistrySettings:
+        """``settings_for`` whose refusal names the image."""
+        if not self.hosts.admits(image.registry):
+            raise RegistryError(self.hosts.refusal(image.canonical_name, image.registry))
+        return self.settings_for(image.registry)
+
     # -- tags ------------------------------------------------------------------
 
-    def list_tags(self, image: ImageRef) -> list[str]:
-        """Every valid tag of ``image``'s repository, sorted; invalid tags are dropped."""
-        return list(self.tag_listing(image).tags)
+    def list_tags(self, image: ImageRef, prefix: str = "") -> list[str]:
+        """Every valid tag of ``image``'s repository (that starts with ``prefix``), sorted.
+
+        Invalid tags are dropped; a listing that is not whole raises IncompleteListing.
+        """
+        listing = self.tag_listing(image, prefix)
+        if not listing.complete:
+            raise listing.error(self._settings_for(image).key)
+        return list(listing.tags)
+
+    def list_tags_prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:
+        """The tags that start with ``prefix``, listed from there on, or what stopped it."""
+        try:
+            return self.list_tags(image, prefix)
+        except RegistryError as exc:
+            return exc
 
     def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
         """Tags per canonical repository name: one listing per repository, concurrently."""
         unique: dict[str, ImageRef] = {}
         for image in images:
             unique.setdefault(image.canonical_name, image)
-        hosts = {self.settings_for(i.registry).key for i in unique.values()}
+        hosts = {i.registry for i in unique.values() if self.hosts.admits(i.registry)}
         workers = min(
             len(unique), MAX_WORKERS, sum(self.settings_for(h).max_concurrency for h in hosts)
         )
@@ -135,29 +160,32 @@ class RegistryClient:
         with ThreadPoolExecutor(workers, thread_name_prefix="registry") as pool:
             return dict(zip(unique, pool.map(one, unique.values()), strict=True))
 
-    def tag_listing(self, image: ImageRef) -> TagListing:
-        """List ``image``'s tags, following ``Link`` on the same origin only, within caps."""
-        settings = self.settings_for(image.registry)
+    def tag_listing(self, image: ImageRef, prefix: str = "") -> TagListing:
+        """List ``image``'s tags, following ``Link`` on the same origin only, within caps.
+
+        With ``prefix``, only the tags that start with it: the listing starts just
+        before it (``last=``) and stops once an ordered listing has gone past it.
+        """
+        settings = self._settings_for(image)
         name = image.canonical_name
         deadline = self._transport.deadline(settings.deadline, f"{name}: listing tags")
         base = settings.api_base
         first = f"{base}/v2/{image.repository}/tags/list?n={settings.page_size}"
-        cached = self._cache.get_tags(name) if self._cache else None
+        cached = self._cache.get_tags(name) if self._cache and not prefix else None
         headers = {"If-None-Match": cached.etag} if cached and cached.etag else {}
         tags: set[str] = set()
         dropped = pages = 0
-        complete, linked = True, False
-        url: str | None = first
+        linked, stopped = False, ""
+        url: str | None = f"{first}&last={before(prefix)}" if before(prefix) else first
         followed: set[str] = set()
+        order = PageOrder()
         while url is not None:
             if url in followed:
-                logger.warning("%s: a tag-page Link leads back to a page already read", name)
-                complete = False
+                stopped = "a tag-page Link leads back to a page already read"
                 break
             followed.add(url)
             if pages >= settings.max_pages:
-                logger.warning("%s: stopped after %d tag pages (max_pages)", name, pages)
-                complete = False
+                stopped = f"stopped after {pages} tag pages (max_pages)"
                 break
             reply = self._call("GET", image, url, settings, deadline, headers)
             pages += 1
@@ -165,27 +193,27 @@ class RegistryClient:
                 return TagListing(name, cached.tags, pages=1, cached=True)
             headers = {}
             page = tag_page(reply, deadline.what, base)
-            before = len(tags)
-            for tag in page:
-                if is_tag(tag):
-                    tags.add(tag)
-                else:
-                    dropped += 1
-            if len(tags) >= settings.max_tags:
-                logger.warning("%s: stopped at %d tags (max_tags)", name, len(tags))
-                complete = False
-                break
-            grew = len(tags) > before
+            valid = [tag for tag in page if is_tag(tag)]
+            dropped += len(page) - len(valid)
+            tags.update(tag for tag in valid if tag.startswith(prefix))
+            grew = order.saw(valid)
             url, linked, refused = next_page(reply, base, first, page, grew, linked, settings)
-            complete = complete and not refused
             if refused:
-                logger.warning("%s: refused a tag-page Link to another host or scheme", name)
+                stopped = "a tag-page Link to another host or scheme was refused"
+            if len(tags) > settings.max_tags or (len(tags) == settings.max_tags and url):
+                stopped = f"stopped at {settings.max_tags} tags (max_tags)"
+            if stopped or order.past(prefix):
+                break
+        if stopped:
+            logger.warning("%s: %s", name, stopped)
         if dropped:
             logger.warning("%s: dropped %d tags that fail the tag grammar", name, dropped)
-        listing = TagListing(
-            name, tuple(sorted(tags)[: settings.max_tags]), dropped, complete, pages
-        )
-        if self._cache is not None and complete:
+        kept = tuple(sorted(tags)[: settings.max_tags])
+        cut = len(tags) > len(kept)  # read past the cap: the cut is inside what was read
+        through = (kept[-1] if cut else order.highest) if order.ordered else None
+        complete = not stopped
+        listing = TagListing(name, kept, dropped, complete, pages, False, stopped, through, prefix)
+        if self._cache is not None and complete and not prefix:
             etag = reply.headers.get("ETag") if pages == 1 else None
             self._cache.put_tags(name, listing.tags, etag)
         return listing
@@ -195,7 +223,7 @@ class RegistryClient:
     def digest(self, image: ImageRef, tag: str | None = None) -> str:
         """The digest ``tag`` (default: the image's tag, else ``latest``) points at now."""
         tag = check_tag(tag or image.tag or "latest")
-        settings = self.settings_for(image.registry)
+        settings = self._settings_for(image)
         name = image.canonical_name
         if self._cache and (hit := self._cache.get_digest(name, tag, settings.digest_ttl)):
             return hit
@@ -228,7 +256,7 @@ class RegistryClient:
         key = str(wanted or "")
         if self._cache is not None and (hit := self._cache.get_image(digest, key)) is not None:
             return ImageInfo(digest, hit[0], hit[1], key)
-        settings = self.settings_for(image.registry)
+        settings = self._settings_for(image)
         what = f"{image.canonical_name}@{digest}: reading config"
         deadline = self._transport.deadline(settings.deadline, what)
         _, doc = self._manifest(image, digest, settings, deadline)

@@ -8,6 +8,8 @@ from automator.reference import DOCKER_HUB, DOCKER_HUB_API, normalise_domain
 from automator.secrets import Secret
 
 MiB = 1024 * 1024
+PAGE_SIZE = 1000  # n= on tags/list (ECR refuses more than 1000)
+MAX_PAGES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +33,18 @@ class RegistrySettings:
     # token realms on other hosts that may receive this registry's credentials
     # (the registry's own host and its parent domain are trusted already)
     token_realm_hosts: tuple[str, ...] = ()
+    # redirects to other hosts may reach private, loopback or link-local addresses
+    private_redirects: bool = False
+    # every request, not only redirects, must reach a public address: set for a host
+    # that is not listed but let in by allow_unlisted_registries
+    public_only: bool = False
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     deadline: float = 120.0  # seconds for one call (a tag listing, a digest), retries included
     max_attempts: int = 4  # per request, for 5xx, 429, resets and timeouts
     max_retry_wait: float = 30.0  # the longest Retry-After we sleep through
-    page_size: int = 1000  # n= on tags/list (ECR refuses more than 1000)
-    max_pages: int = 100
+    page_size: int = PAGE_SIZE
+    max_pages: int = MAX_PAGES
     max_tags: int = 20_000
     max_body: int = 4 * MiB  # a tag page, a manifest or a config blob
     digest_ttl: float = 300.0  # seconds a cached tag -> digest answer is trusted

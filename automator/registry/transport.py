@@ -4,7 +4,12 @@
 bodies) and the retry loop. On top of it: each request waits for its host's
 budget; 429 and 503 honour ``Retry-After`` and halve the host's rate; 5xx, resets and
 timeouts are tried again. Redirects are followed by hand so that an
-``Authorization`` header only ever goes to the origin it was made for.
+``Authorization`` header only ever goes to the origin it was made for, HTTPS is
+never downgraded to plain HTTP, and a redirect or a token realm on a host
+automator.yaml did not name may only reach a public address (unless the registry
+has ``private_redirects``). A registry the config
+repo named but automator.yaml did not list (``public_only``) may only be reached at a
+public address at all.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from automator.http import (
     Deadline,
     DeadlinePassed,
     Http,
+    PrivateAddress,
     Reply,
     Request,
     Retry,
@@ -36,6 +42,8 @@ ADVICE = {  # what to do about an edge failure, said after it
     DeadlinePassed: "the registry is slow or down, try later",
     TooLarge: "raise max_body if this registry is trusted",
     TlsFailed: "check ca_bundle and client_cert, or set insecure: true for a plain-HTTP registry",
+    PrivateAddress: "only a registry listed under registries: may be private, and its redirects"
+    " only with private_redirects: true",
 }
 
 
@@ -84,8 +92,13 @@ class Transport:
         authorization: str | None = None,
         data: Mapping[str, str] | None = None,
         limit: int | None = None,
+        vouched: bool = False,
     ) -> Reply:
-        """Send one request with retries; any status comes back, only transport fails raise."""
+        """Send one request with retries; any status comes back, only transport fails raise.
+
+        ``vouched``: ``url``'s host is one the registry's settings vouch for (a trusted
+        token realm), so it may be at a private address as the registry itself may.
+        """
         request = Request(
             method,
             url,
@@ -99,7 +112,7 @@ class Transport:
         policy = Retry(attempts=settings.max_attempts, max_wait=settings.max_retry_wait)
         try:
             return self.http.retry(
-                lambda: self._once(request, settings, deadline, authorization),
+                lambda: self._once(request, settings, deadline, authorization, vouched),
                 deadline=deadline,
                 policy=policy,
             )
@@ -120,15 +133,22 @@ class Transport:
         settings: RegistrySettings,
         deadline: Deadline,
         authorization: str | None,
+        vouched: bool,
     ) -> Reply:
         """One attempt: the request and the redirects it leads to, each within its budget."""
         home = origin(request.url)
+        named = {origin(settings.api_base)[1], *([home[1]] if vouched else [])}
         url, method, data = request.url, request.method, request.data
         for _ in range(MAX_REDIRECTS + 1):
             headers = dict(request.headers)
             if authorization is not None and origin(url) == home:
                 headers["Authorization"] = authorization  # never to another origin
-            hop = replace(request, url=url, method=method, data=data, headers=headers)
+            guard = settings.public_only or (
+                elsewhere(url, settings, named) and not settings.private_redirects
+            )
+            hop = replace(
+                request, url=url, method=method, data=data, headers=headers, public_only=guard
+            )
             budget = self.budget(origin(url)[1], settings)
             with budget.slot(deadline):
                 reply = self.http.send(hop, deadline)
@@ -150,14 +170,31 @@ class Transport:
             location = reply.headers.get("Location")
             if reply.status not in (301, 302, 303, 307, 308) or not location:
                 return reply
-            url = urljoin(url, location)
+            scheme, url = origin(url)[0], urljoin(url, location)
             if origin(url)[0] not in ("http", "https"):
                 break
+            if scheme == "https" and origin(url)[0] == "http":
+                raise RegistryError(
+                    f"{deadline.what}: refused a redirect from HTTPS to plain HTTP"
+                    f" ({origin(url)[1]}); the registry or a proxy is misconfigured or hostile",
+                )
             if method == "POST" and reply.status == 303:
                 method, data = "GET", None
         raise RegistryError(
             f"{deadline.what}: too many or bad redirects; check the registry address",
         )
+
+
+def elsewhere(url: str, settings: RegistrySettings, named: set[str]) -> bool:
+    """Whether ``url`` is on a host automator.yaml did not name for this registry.
+
+    ``named`` holds the registry's own ``host:port`` (and a vouched token realm's);
+    ``token_realm_hosts`` are named too. A redirect or a token realm anywhere else was
+    chosen by the registry's answer.
+    """
+    if origin(url)[1] in named:
+        return False
+    return (urlsplit(url).hostname or "").lower() not in settings.token_realm_hosts
 
 
 def registry_error(exc: HttpError) -> RegistryError:

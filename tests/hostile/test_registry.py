@@ -81,7 +81,9 @@ def test_a_link_to_another_host_is_never_followed(hostile: HostileRegistry) -> N
 
 
 def test_a_redirect_to_another_host_carries_no_credentials(hostile: HostileRegistry) -> None:
-    client(hostile).list_tags(parse_reference(f"{hostile.host}/redirect/app"))
+    # the other host is loopback too: private_redirects lets the redirect reach it at all
+    redirecting = client(hostile, private_redirects=True)
+    redirecting.list_tags(parse_reference(f"{hostile.host}/redirect/app"))
     seen = [auth for path, auth in hostile.other.seen if "/redirect/" in path]
     assert seen and seen == [""] * len(seen)
 
@@ -181,7 +183,9 @@ state_dir: {tmp_path / "state"}
     assert "Traceback" not in result.stderr
     assert result.peak_rss_mb < 250, result.peak_rss_mb
     landed = {name: git("show", f"main:{name}", cwd=remote) for name in files}
-    honest = {"evil", "loop", "foreign", "lying"}  # each also listed 1.4.3, validly
+    # each also listed 1.4.3, validly; loop and foreign did too, but their listings are
+    # incomplete (broken paging), and an incomplete listing is never decided on
+    honest = {"evil", "lying"}
     expected = {
         name: text.replace(":1.4.2", ":1.4.3") if name[5:-5] in honest else text
         for name, text in files.items()

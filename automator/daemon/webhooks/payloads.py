@@ -22,12 +22,17 @@ apart; a named tag also reaches ``Delivery.tags``, so its cached digest is evict
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from automator.errors import AutomatorError, ReferenceError_
 from automator.reference import is_tag, parse_reference
+
+MAX_DEPTH = 32  # real payloads nest under 10 deep; json.loads recurses once per level
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class PayloadError(AutomatorError):
@@ -124,6 +129,8 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
     parser = PARSERS.get(kind)
     if parser is None:
         raise PayloadError(f"unknown webhook kind {kind!r}; use one of {', '.join(PARSERS)}")
+    if too_deep(body, MAX_DEPTH):
+        raise PayloadError(f"{kind} webhook: JSON nested deeper than {MAX_DEPTH} levels")
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -143,3 +150,19 @@ def parse_delivery(kind: str, body: bytes, headers: Mapping[str, str]) -> Delive
         if tag is not None and is_tag(tag):
             tags.add((ref.canonical_name, tag))
     return Delivery(kind, frozenset(images), tuple(refused), frozenset(tags))
+
+
+def too_deep(body: bytes, limit: int) -> bool:
+    """Whether ``body``'s arrays and objects nest deeper than ``limit``, strings aside.
+
+    Counted before parsing, so a body of 100,000 ``[`` is refused without recursing.
+    """
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False

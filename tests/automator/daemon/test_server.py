@@ -137,3 +137,21 @@ def test_a_body_we_answered_without_reading_is_drained_not_reset(
         client.sendall(b"x" * length)  # after our answer: a closed socket would reset here
         client.shutdown(socket.SHUT_WR)
         assert client.recv(1) == b""  # an orderly close, not ConnectionResetError
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"a":'])
+def test_json_nested_100000_deep_is_answered_400(opener: bytes) -> None:
+    hooks = Webhooks(secret_env="X", max_body_bytes=1_048_576)
+    server = Server(("127.0.0.1", 0), Recorder(), hooks, SECRET)
+    server.start()
+    host, port = server.server_address[:2]
+    try:
+        body = opener * 100_000
+        resp = requests.post(
+            f"http://{host!s}:{port}/webhook/generic?token=hook-secret-0123", data=body, timeout=30
+        )
+        assert resp.status_code == 400
+        assert "nested deeper than 32" in resp.text
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -71,7 +71,7 @@ def settings(port: int, **extra: object) -> RegistrySettings:
 
 
 def test_a_realm_on_another_domain_gets_no_credentials(elsewhere: Recorder) -> None:
-    client = RegistryClient([settings(elsewhere.port)])
+    client = RegistryClient([settings(elsewhere.port, private_redirects=True)])  # it is loopback
     tags = client.list_tags(parse_reference(f"127.0.0.1:{elsewhere.port}/acme/app"))
     assert tags == ["1.0"]
     assert elsewhere.seen == [None]
