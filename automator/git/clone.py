@@ -10,8 +10,8 @@ clone, so the next operation starts afresh.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
+import gc
 import logging
 import shutil
 from collections.abc import Callable, Iterator
@@ -26,7 +26,7 @@ from automator.errors import GitError
 logger = logging.getLogger(__name__)
 
 DAMAGED_MARK = "automator-damaged"  # left by a reader that met a damaged object
-VERIFIED = "automator-verified"  # the last tip whose every object was read back whole
+VERIFY_BYTES = 1 << 20  # blobs up to this size are read back whole after each fetch
 T = TypeVar("T")
 
 
@@ -49,8 +49,9 @@ class Clone:
         with self._locked():
             try:
                 return operation(self._open())
-            except Damaged as damaged:
-                self._set_aside(damaged)
+            except Damaged as exc:
+                damaged = str(exc)  # only the text: its frames hold the clone's objects open
+            self._set_aside(damaged)
             try:
                 return operation(self._open())
             except Damaged as again:
@@ -101,11 +102,14 @@ class Clone:
             raise Damaged(str(exc)) from exc
         return repo
 
-    def _set_aside(self, damaged: Damaged) -> None:
+    def _set_aside(self, damaged: str) -> None:
         aside = self.path.with_name(self.path.name + ".damaged")
         if self._repo is not None:
             self._repo.free()
             self._repo = None
+        # libgit2 shares open packs by path across handles: drop every handle on the old
+        # clone, or the fresh clone's identically named pack is read from the damaged one
+        gc.collect()
         try:
             shutil.rmtree(aside, ignore_errors=True)
             self.path.rename(aside)
@@ -127,37 +131,33 @@ class Clone:
 def check_refs(repo: pygit2.Repository) -> None:
     """Raise :class:`Damaged` when the clone's references or their commits cannot be read."""
     try:
-        for name in repo.references:
-            target = repo.references[name].resolve().target
-            repo.odb.read_header(target)
+        # a fresh handle: libgit2 remembers a packed-refs file it failed to read as empty
+        fresh = pygit2.Repository(repo.path)
+        targets = [fresh.references[name].resolve().target for name in fresh.references]
     except (pygit2.GitError, KeyError, ValueError) as exc:
-        raise Damaged(_describe(exc)) from exc
+        raise Damaged(describe(exc)) from exc
+    for target in targets:
+        verify(fresh, str(target))
 
 
 def verify(repo: pygit2.Repository, tip: str) -> None:
-    """Read every object of ``tip`` back whole, once per tip; :class:`Damaged` if one fails."""
-    path = Path(repo.path) / VERIFIED
+    """Read back the commit ``tip``, its trees and its blobs (only the header of a blob over
+    ``VERIFY_BYTES``: the reader meets those, see DAMAGED_MARK); :class:`Damaged` if one
+    fails. A config repository is small: this costs what one scan of it costs."""
     try:
-        if path.read_text().strip() == tip:
-            return
-    except OSError:
-        pass
-    try:
-        commit = repo[tip].peel(pygit2.Commit)
-        trees = [commit.tree]
+        trees = [repo[tip].peel(pygit2.Commit).tree]
         while trees:
             for entry in trees.pop():
                 if entry.type_str == "tree":
                     trees.append(repo[entry.id].peel(pygit2.Tree))
-                elif entry.type_str == "blob":
+                elif entry.type_str == "blob" and repo.odb.read_header(entry.id)[1] <= VERIFY_BYTES:
                     repo.odb.read(entry.id)
     except (pygit2.GitError, KeyError, ValueError) as exc:
-        raise Damaged(_describe(exc)) from exc
-    with contextlib.suppress(OSError):  # not recorded: read back again next time
-        path.write_text(tip + "\n")
+        raise Damaged(describe(exc)) from exc
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
+    """What went wrong reading an object, on one line."""
     if isinstance(exc, KeyError):
         return f"object {exc.args[0] if exc.args else '?'} is missing"
     return " ".join(str(exc).split())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pygit2
 
 from automator.errors import GitError
-from automator.git.clone import DAMAGED_MARK
+from automator.git.clone import DAMAGED_MARK, describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class Snapshot:
 
     def read(self, path: str) -> bytes:
         entry = self._object(self.commit_id).peel(pygit2.Tree)[path]
-        return bytes(self._object(entry.id).peel(pygit2.Blob).data)
+        return self._data(entry.id)
 
     def walk(
         self,
@@ -85,7 +85,7 @@ class Snapshot:
                 obj = tree
             if isinstance(obj, pygit2.Blob):
                 if self._wanted(root, obj.id):
-                    yield root, bytes(obj.data)
+                    yield root, self._data(obj.id)
                 continue
             yield from self._walk_tree(obj.peel(pygit2.Tree), root)
 
@@ -98,7 +98,7 @@ class Snapshot:
                 yield from self._walk_tree(self._object(entry.id).peel(pygit2.Tree), path)
             elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
                 if self._wanted(path, entry.id):
-                    yield path, bytes(self._object(entry.id).peel(pygit2.Blob).data)
+                    yield path, self._data(entry.id)
             elif mode == pygit2.enums.FileMode.LINK:
                 self.skipped.append((path, "symbolic link, not followed"))
             else:
@@ -125,12 +125,18 @@ class Snapshot:
         except (pygit2.GitError, KeyError) as exc:
             raise self._damaged(oid, exc) from exc
 
+    def _data(self, oid: pygit2.Oid) -> bytes:
+        try:
+            return bytes(self._object(oid).peel(pygit2.Blob).data)
+        except pygit2.GitError as exc:  # the object is read when its data is asked for
+            raise self._damaged(oid, exc) from exc
+
     def _damaged(self, oid: str | pygit2.Oid, exc: Exception) -> GitError:
         """Object ``oid`` cannot be read: mark the clone, so the next fetch clones afresh."""
         with contextlib.suppress(OSError):  # not marked: the next fetch's own check finds it
             (Path(self.repo.path) / DAMAGED_MARK).touch()
         return GitError(
-            f"the clone in {self.repo.path} is damaged (object {oid}: {exc or 'missing'});"
+            f"the clone in {Path(self.repo.path)} is damaged ({describe(exc)});"
             " it is set aside and cloned again on the next run",
             transient=True,
         )
