@@ -202,6 +202,9 @@ class Config(_Model):
     log_format: Literal["auto", "json", "text"] = "auto"
     webhooks: Webhooks | None = None
     notifications: Notifications = Field(default_factory=Notifications)
+    unready_after_failures: int = Field(default=3, ge=1)
+    """The daemon's /readyz fails once a source's last this many reconciles all failed,
+    so Kubernetes can act. Default 3; e.g. 5 for a flaky network."""
 
     @field_validator("interval")
     @classmethod

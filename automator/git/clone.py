@@ -13,7 +13,9 @@ from __future__ import annotations
 import fcntl
 import gc
 import logging
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,10 @@ from automator.errors import GitError
 logger = logging.getLogger(__name__)
 
 DAMAGED_MARK = "automator-damaged"  # left by a reader that met a damaged object
+PROBE_BYTES = 4096  # written, synced and removed to prove a directory has room
+STATE_DIR_HINT = (
+    "point state_dir (or --state-dir, AUTOMATOR_STATE_DIR) at a writable directory with free space"
+)
 VERIFY_BYTES = 1 << 20  # blobs up to this size are read back whole after each fetch
 T = TypeVar("T")
 
@@ -67,11 +73,8 @@ class Clone:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(f"{self.path}.lock", "a+b")  # noqa: SIM115 -- closed below
         except OSError as exc:
-            raise GitError(
-                f"state_dir: cannot use {self.path.parent} ({exc.strerror or exc});"
-                " make it a writable directory with free space",
-                transient=False,
-            ) from exc
+            problem = state_dir_problem(self.path.parent) or f"{exc.strerror or exc}"
+            raise GitError(f"{self.display}: {problem}; {STATE_DIR_HINT}", transient=True) from exc
         with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -161,3 +164,23 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"object {exc.args[0] if exc.args else '?'} is missing"
     return " ".join(str(exc).split())
+
+
+def state_dir_problem(path: Path, *, create: bool = False) -> str | None:
+    """Why ``path`` cannot hold clones and caches, on one line; None when it can.
+
+    With ``create`` a missing directory is made first. The probe writes and syncs
+    ``PROBE_BYTES``, so a full disk is found as well as a missing write permission.
+    """
+    try:
+        if path.exists() and not path.is_dir():
+            return f"state_dir {path} is not writable: it is a file, not a directory"
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path) as probe:
+            probe.write(b"\0" * PROBE_BYTES)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return f"state_dir {path} is not writable: {exc.strerror or exc}"
+    return None

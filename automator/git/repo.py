@@ -24,7 +24,7 @@ import pygit2
 import tenacity
 
 from automator.errors import GitError
-from automator.git.clone import Clone, check_refs, verify
+from automator.git.clone import STATE_DIR_HINT, Clone, check_refs, state_dir_problem, verify
 from automator.git.objects import build_tree, create_commit, holds
 from automator.git.signing import Signer
 from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
@@ -178,6 +178,11 @@ class GitRepo:
             )
         except (pygit2.GitError, OSError) as exc:
             check_refs(repo)  # local damage is no network trouble
+            if problem := state_dir_problem(self.path.parent):  # nor is a full disk
+                raise GitError(
+                    f"{self.display_url}: fetch failed: {problem}; {STATE_DIR_HINT}",
+                    transient=True,
+                ) from exc
             raise GitError(
                 f"{self.display_url}: fetch failed ({scrub(str(exc), self.auth)}); check the URL,"
                 " the network and the credentials",
