@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pygit2
@@ -25,6 +26,7 @@ import tenacity
 
 from automator.errors import GitError
 from automator.git.clone import STATE_DIR_HINT, Clone, check_refs, state_dir_problem, verify
+from automator.git.deadline import DEADLINE_SECONDS, deadline
 from automator.git.objects import build_tree, create_commit, holds
 from automator.git.signing import Signer
 from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
@@ -37,6 +39,7 @@ BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 SERVER_TIMEOUT_S = 30.0
 PUSH_REF = "refs/automator/push/"
+DEFAULT_PORTS = {"git": 9418, "http": 80, "https": 443, "ssh": 22}
 
 
 class _LostRace(Exception):
@@ -48,7 +51,8 @@ class GitRepo:
 
     ``auth`` carries credentials and trust; a password written in ``url`` is moved
     into it and never stored. ``timeout_s`` bounds every network wait (libgit2
-    keeps it per process: the last GitRepo to connect sets it). ``shallow``
+    keeps it per process: the last GitRepo to connect sets it); ``deadline_s``
+    bounds each whole fetch, push or listing (:mod:`.deadline`). ``shallow``
     fetches only the tip (not over the local transport, which cannot).
     """
 
@@ -63,6 +67,7 @@ class GitRepo:
         shallow: bool = False,
         max_attempts: int = MAX_PUSH_ATTEMPTS,
         backoff_s: float = BACKOFF_SECONDS,
+        deadline_s: float = DEADLINE_SECONDS,
     ) -> None:
         self.endpoint = parse_url(url)
         self.url = self.endpoint.url
@@ -72,6 +77,7 @@ class GitRepo:
         self.shallow = shallow and self.endpoint.scheme != "file"
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        self.deadline_s = deadline_s
         key = hashlib.sha256(self.url.encode()).hexdigest()[:16]
         self.path = Path(cache_dir) / f"repo-{key}.git"
         self._clone = Clone(self.path, self.url, self.display_url)
@@ -171,11 +177,12 @@ class GitRepo:
         ref = f"refs/heads/{self.branch}"
         remote = repo.remotes["origin"]
         try:
-            remote.fetch(
-                [f"+{ref}:refs/remotes/origin/{self.branch}"],
-                callbacks=self._callbacks(),
-                depth=1 if self.shallow else 0,
-            )
+            with self._deadline("fetch"):
+                remote.fetch(
+                    [f"+{ref}:refs/remotes/origin/{self.branch}"],
+                    callbacks=self._callbacks(),
+                    depth=1 if self.shallow else 0,
+                )
         except (pygit2.GitError, OSError) as exc:
             check_refs(repo)  # local damage is no network trouble
             if problem := state_dir_problem(self.path.parent):  # nor is a full disk
@@ -244,7 +251,8 @@ class GitRepo:
         callbacks = self._callbacks()
         callbacks.must_exist = None if create else ref
         try:
-            repo.remotes["origin"].push([refspec], callbacks=callbacks)
+            with self._deadline(f"push to {target!r}"):
+                repo.remotes["origin"].push([refspec], callbacks=callbacks)
         except pygit2.GitError as exc:
             said = _hook_output(callbacks.remote_said)
             raise _LostRace(scrub(f"{exc}{': ' + said if said else ''}", self.auth)) from exc
@@ -280,7 +288,8 @@ class GitRepo:
 
     def _remote_heads(self, repo: pygit2.Repository, prefix: str) -> dict[str, str]:
         try:
-            heads = repo.remotes["origin"].list_heads(callbacks=self._callbacks())
+            with self._deadline("listing branches"):
+                heads = repo.remotes["origin"].list_heads(callbacks=self._callbacks())
         except pygit2.GitError as exc:
             raise GitError(
                 f"{self.display_url}: listing branches failed ({scrub(str(exc), self.auth)});"
@@ -293,6 +302,13 @@ class GitRepo:
             for h in heads
             if h.name and h.name.startswith(start)
         }
+
+    def _deadline(self, what: str) -> AbstractContextManager[None]:
+        endpoint = self.endpoint
+        if endpoint.scheme == "file":
+            return nullcontext()  # no socket: nothing can trickle
+        port = endpoint.port or DEFAULT_PORTS.get(endpoint.scheme, 0)
+        return deadline(self.deadline_s, endpoint.host, port, f"{self.display_url}: {what}")
 
     def _callbacks(self) -> Callbacks:
         known_hosts = TRUST.prepare(self.auth, self.timeout_s)
