@@ -184,3 +184,12 @@ def state_dir_problem(path: Path, *, create: bool = False) -> str | None:
     except OSError as exc:
         return f"state_dir {path} is not writable: {exc.strerror or exc}"
     return None
+
+
+def prune(repo: pygit2.Repository, heads: dict[str, str], display: str) -> None:
+    """Delete the tracking refs of branches the remote no longer advertises."""
+    for name in list(repo.references):
+        branch = name.removeprefix("refs/remotes/origin/")
+        if branch != name and f"refs/heads/{branch}" not in heads:
+            logger.info("%s: branch %r is gone from the remote; pruned", display, branch)
+            repo.references.delete(name)

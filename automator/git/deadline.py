@@ -17,14 +17,16 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from automator.errors import GitError
+from automator.git.transport import Endpoint
 
 logger = logging.getLogger(__name__)
 
 DEADLINE_SECONDS = 300.0  # a whole fetch, push or listing of a remote, however it trickles
+DEFAULT_PORTS = {"git": 9418, "http": 80, "https": 443, "ssh": 22}
 _PROC = Path("/proc/self")
 _RECHECK_SECONDS = 0.05  # after the deadline, how often new sockets are looked for
 
@@ -50,6 +52,14 @@ def deadline(seconds: float, host: str, port: int, what: str) -> Iterator[None]:
         raise
     finally:
         watchdog.stop()
+
+
+def deadline_for(endpoint: Endpoint, seconds: float, what: str) -> AbstractContextManager[None]:
+    """:func:`deadline` for one call to ``endpoint``; none for a local path (no socket)."""
+    if endpoint.scheme == "file":
+        return nullcontext()
+    port = endpoint.port or DEFAULT_PORTS.get(endpoint.scheme, 0)
+    return deadline(seconds, endpoint.host, port, what)
 
 
 class _Watchdog:

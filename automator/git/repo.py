@@ -10,7 +10,9 @@ move is no race but a refusal (a hook, a size limit, a checked-out branch): perm
 The remote's advertisement is the truth about which branches exist: a tracking ref it
 no longer lists is pruned, and the source branch is never created by a push (only our
 pull-request branches are). The clone is a cache (:mod:`.clone`): when it is damaged
-it is set aside and cloned again.
+it is set aside and cloned again. Every network call has a whole-call deadline
+(:mod:`.deadline`). One class a little over 300 lines: the fetch, the push, its
+retries and what counts as a race or a refusal read best in one place.
 """
 
 from __future__ import annotations
@@ -18,15 +20,23 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pygit2
 import tenacity
 
 from automator.errors import GitError
-from automator.git.clone import STATE_DIR_HINT, Clone, check_refs, state_dir_problem, verify
-from automator.git.deadline import DEADLINE_SECONDS, deadline
+from automator.git.clone import (
+    STATE_DIR_HINT,
+    Clone,
+    Damaged,
+    check_refs,
+    prune,
+    state_dir_problem,
+    verify,
+)
+from automator.git.deadline import DEADLINE_SECONDS, deadline_for
 from automator.git.objects import build_tree, create_commit, holds
 from automator.git.signing import Signer
 from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
@@ -39,7 +49,6 @@ BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 SERVER_TIMEOUT_S = 30.0
 PUSH_REF = "refs/automator/push/"
-DEFAULT_PORTS = {"git": 9418, "http": 80, "https": 443, "ssh": 22}
 
 
 class _LostRace(Exception):
@@ -197,7 +206,7 @@ class GitRepo:
             ) from exc
         # what this fetch's connection advertised: the truth, whatever refs we keep
         heads = {h.name: str(h.oid) for h in remote.list_heads(connect=False) if h.name}
-        _prune(repo, heads, self.display_url)
+        prune(repo, heads, self.display_url)
         if ref not in heads:
             raise GitError(
                 f"branch {self.branch!r} not found on {self.display_url}; check sources[].branch"
@@ -220,7 +229,10 @@ class GitRepo:
         sign: Signer | None,
     ) -> WriteResult:
         base = repo[snapshot.commit_id].peel(pygit2.Commit)
-        tree = build_tree(repo, base.tree, change.files)
+        try:
+            tree = build_tree(repo, base.tree, change.files)
+        except pygit2.GitError as exc:
+            raise self._local_failure(exc) from exc
         if tree == base.tree_id:
             return WriteResult(None, attempt, target)
         before: str | None = snapshot.commit_id
@@ -228,8 +240,11 @@ class GitRepo:
             before = self._remote_heads(repo, target).get(target)
             if before and holds(repo, before, base.id, tree):
                 return WriteResult(before, attempt, target, pushed=False)
-        commit = create_commit(repo, base, tree, change.message, author, committer, sign)
-        repo.references.create(PUSH_REF + target, commit, force=True)
+        try:
+            commit = create_commit(repo, base, tree, change.message, author, committer, sign)
+            repo.references.create(PUSH_REF + target, commit, force=True)
+        except pygit2.GitError as exc:
+            raise self._local_failure(exc) from exc
         refspec = f"{'+' if force else ''}{PUSH_REF}{target}:refs/heads/{target}"
         try:
             self._push(repo, refspec, target, create=target != self.branch)
@@ -303,12 +318,14 @@ class GitRepo:
             if h.name and h.name.startswith(start)
         }
 
+    def _local_failure(self, exc: pygit2.GitError) -> Exception:
+        """Writing to the clone failed: a full or read-only state_dir, else damage."""
+        if problem := state_dir_problem(self.path.parent):
+            return GitError(f"{self.display_url}: {problem}; {STATE_DIR_HINT}", transient=True)
+        return Damaged(" ".join(str(exc).split()))
+
     def _deadline(self, what: str) -> AbstractContextManager[None]:
-        endpoint = self.endpoint
-        if endpoint.scheme == "file":
-            return nullcontext()  # no socket: nothing can trickle
-        port = endpoint.port or DEFAULT_PORTS.get(endpoint.scheme, 0)
-        return deadline(self.deadline_s, endpoint.host, port, f"{self.display_url}: {what}")
+        return deadline_for(self.endpoint, self.deadline_s, f"{self.display_url}: {what}")
 
     def _callbacks(self) -> Callbacks:
         known_hosts = TRUST.prepare(self.auth, self.timeout_s)
@@ -323,15 +340,6 @@ class GitRepo:
             state.attempt_number + 1,
             self.max_attempts,
         )
-
-
-def _prune(repo: pygit2.Repository, heads: dict[str, str], display: str) -> None:
-    """Delete the tracking refs of branches the remote no longer advertises."""
-    for name in list(repo.references):
-        branch = name.removeprefix("refs/remotes/origin/")
-        if branch != name and f"refs/heads/{branch}" not in heads:
-            logger.info("%s: branch %r is gone from the remote; pruned", display, branch)
-            repo.references.delete(name)
 
 
 def _hook_output(lines: list[str]) -> str:

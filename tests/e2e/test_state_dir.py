@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from automator.errors import GitError
+from automator.git import GitRepo, Identity, NewCommit, Snapshot
 from testing import MissingServer, free_port
 from testing.gitserver import GitDaemon, make_bare_repo
 from tests.conftest import need
@@ -52,21 +54,31 @@ listen: 127.0.0.1:{port}
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A directory on a tmpfs with no room left."""
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs of 1 MiB, mounted for the test."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         need(MissingServer("mounting a tmpfs needs root and mount(8): run the tests as root"))
-    mount = tmp_path / "full"
+    mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
     try:
-        (mount / "state").mkdir()
-        with contextlib.suppress(OSError), open(mount / "filler", "wb", buffering=0) as filler:
-            while True:  # until ENOSPC
-                filler.write(b"\0" * 4096)
-        yield mount / "state"
+        yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(disk: Path) -> None:
+    with contextlib.suppress(OSError), open(disk / "filler", "wb", buffering=0) as filler:
+        while True:  # until ENOSPC
+            filler.write(b"\0" * 4096)
+
+
+@pytest.fixture
+def full_disk(small_disk: Path) -> Path:
+    """A directory on a tmpfs with no room left."""
+    (small_disk / "state").mkdir()
+    fill(small_disk)
+    return small_disk / "state"
 
 
 @pytest.fixture
@@ -175,3 +187,21 @@ def wait_for_answer(url: str, proc: subprocess.Popen[bytes]) -> requests.Respons
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(0.05)  # not listening yet: wait a little, or see it exit
     raise AssertionError(f"{url} never answered")
+
+
+def test_a_disk_that_fills_during_a_write_is_named_not_a_traceback(
+    small_disk: Path, git_daemon: GitDaemon
+) -> None:
+    make_bare_repo(git_daemon.base / "fleet.git", {"apps/api.yaml": "image: registry.test/a:1\n"})
+    repo = GitRepo(git_daemon.url("fleet.git"), "main", small_disk / "state" / "git")
+
+    def render(snapshot: Snapshot) -> NewCommit:
+        fill(small_disk)  # after the fetch, before the commit is written
+        return NewCommit({"apps/api.yaml": os.urandom(65536)}, "Update\n")
+
+    with pytest.raises(GitError) as caught:
+        repo.write(render, author=Identity("automator", "bot@example.test"))
+    assert str(caught.value).startswith(
+        f"{git_daemon.url('fleet.git')}: state_dir {small_disk / 'state' / 'git'} is not"
+        " writable: No space left on device; point state_dir"
+    )
