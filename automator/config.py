@@ -61,6 +61,10 @@ class Source(_Model):
     branch: str = "main"
     paths: list[str] = Field(default_factory=lambda: ["."])
     auth: SourceAuth | None = None
+    git_deadline_seconds: float = Field(default=300.0, gt=0)
+    """The longest one fetch, push or branch listing of this remote may take in all,
+    however slowly the server answers (each read also has its own 30 s timeout).
+    Default 300; e.g. 900 for a very large repository on a slow link."""
 
     @field_validator("paths")
     @classmethod
