@@ -61,6 +61,10 @@ class Source(_Model):
     branch: str = "main"
     paths: list[str] = Field(default_factory=lambda: ["."])
     auth: SourceAuth | None = None
+    git_deadline_seconds: float = Field(default=300.0, gt=0)
+    """The longest one fetch, push or branch listing of this remote may take in all,
+    however slowly the server answers (each read also has its own 30 s timeout).
+    Default 300; e.g. 900 for a very large repository on a slow link."""
 
     @field_validator("paths")
     @classmethod
@@ -252,6 +256,9 @@ class Config(_Model):
     log_format: Literal["auto", "json", "text"] = "auto"
     webhooks: Webhooks | None = None
     notifications: Notifications = Field(default_factory=Notifications)
+    unready_after_failures: int = Field(default=3, ge=1)
+    """The daemon's /readyz fails once a source's last this many reconciles all failed,
+    so Kubernetes can act. Default 3; e.g. 5 for a flaky network."""
 
     @field_validator("interval")
     @classmethod

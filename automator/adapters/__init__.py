@@ -24,17 +24,19 @@ from pathlib import Path
 from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.sources import git_auth, open_repo, repositories, source_settings
+from automator.adapters.state import checked_state_dir
 from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
 from automator.catalog import Registry, RegistryCatalog
 from automator.config import Config
 from automator.daemon import Daemon, Reporter
 from automator.engine import Adapters, Engine, WriteSettings
-from automator.git import Identity
+from automator.git import Identity, state_dir_problem
 from automator.registry import RegistryClient
 from automator.write import CommitSettings
 
 __all__ = [
     "PUBLIC_API",
+    "checked_state_dir",
     "daemon",
     "daemon_settings",
     "engine",
@@ -86,7 +88,7 @@ def scanner(config: Config, state_dir: Path) -> Engine:
     return Engine(
         Adapters(
             sources=tuple(source_settings(s) for s in config.sources),
-            repo=repositories(config, state_dir),
+            repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
             write=WriteSettings("dry-run", commit),
         )
@@ -103,12 +105,15 @@ def daemon(
 ) -> Daemon:
     """The daemon: one engine whose tag listings live half an interval, shared by all
     workers, so each repository is listed once per half interval however many sources
-    use it (a webhook evicts what it names)."""
+    use it (a webhook evicts what it names). A ``state_dir`` that cannot be used is no
+    reason to die: the registry cache is left off and /readyz says why."""
     settings = daemon_settings(
         config, state_dir, workers=workers, shutdown_timeout=shutdown_timeout
     )
+    usable = state_dir_problem(state_dir, create=True) is None
+    client = registry_client(config, state_dir if usable else None)
     return Daemon(
-        engine(config, state_dir, max_age=settings.interval / 2),
+        engine(config, state_dir, registry=client, max_age=settings.interval / 2),
         settings,
         reporter(config),
         webhooks=webhook_settings(config),

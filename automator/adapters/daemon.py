@@ -21,6 +21,7 @@ def daemon_settings(
         state_dir=state_dir,
         workers=workers,
         shutdown_timeout=shutdown_timeout,
+        unready_after_failures=config.unready_after_failures,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
+from automator.adapters.state import checked_state_dir
 from automator.config import Config
 from automator.errors import ConfigError
 from automator.registry import RegistryCache, RegistryClient, RegistrySettings
@@ -55,8 +56,7 @@ def registry_client(config: Config, state_dir: Path | None = None) -> RegistryCl
     """A client for every configured registry; with ``state_dir``, a persistent cache."""
     cache = None
     if state_dir is not None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        cache = RegistryCache(state_dir / "registry-cache.sqlite")
+        cache = RegistryCache(checked_state_dir(state_dir) / "registry-cache.sqlite")
     return RegistryClient(
         registry_settings(config), cache=cache, unlisted=unlisted_patterns(config)
     )

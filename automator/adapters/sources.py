@@ -59,4 +59,10 @@ def git_auth(source: Source, index: int = 0) -> GitAuth | None:
 
 def open_repo(source: Source, state_dir: Path, index: int = 0) -> GitRepo:
     """``source``'s bare clone under ``state_dir``, with its credentials read now."""
-    return GitRepo(source.url, source.branch, state_dir / "git", auth=git_auth(source, index))
+    return GitRepo(
+        source.url,
+        source.branch,
+        state_dir / "git",
+        auth=git_auth(source, index),
+        deadline_s=source.git_deadline_seconds,
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import queue
 import random as _random
-import tempfile
 import threading
 from collections.abc import Sequence
 from typing import Protocol
@@ -35,6 +34,7 @@ from automator.daemon.settings import DaemonSettings, WebhookSettings
 from automator.engine import Outcome
 from automator.engine import SourceSettings as Source
 from automator.errors import AutomatorError, Cancelled, ConfigError
+from automator.git import STATE_DIR_HINT, state_dir_problem
 
 __all__ = [
     "Clock",
@@ -100,6 +100,7 @@ class Daemon:
             jitter=settings.jitter,
             now=self.clock.now(),
             random=random if random is not None else _random.Random(),
+            max_failures=settings.unready_after_failures,
         )
         self._workers = max(1, min(settings.workers, len(sources)))
         self._cond = threading.Condition()
@@ -124,12 +125,8 @@ class Daemon:
     def ready_problems(self) -> list[str]:
         """Why the daemon is not ready; empty when it is."""
         problems = []
-        state_dir = self.settings.state_dir
-        try:
-            with tempfile.TemporaryFile(dir=state_dir):
-                pass
-        except OSError as exc:
-            problems.append(f"state_dir {state_dir} is not writable: {exc.strerror}")
+        if problem := state_dir_problem(self.settings.state_dir):
+            problems.append(problem)
         with self._cond:
             problems += self._schedule.problems(self.clock.now())
         return problems
@@ -151,10 +148,8 @@ class Daemon:
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
         """Serve and reconcile until ``stop`` is set; ``ready`` is set once listening."""
         state_dir, (host, port) = self.settings.state_dir, self.settings.listen
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"state_dir {state_dir}: cannot create it ({exc.strerror})") from exc
+        if problem := state_dir_problem(state_dir, create=True):  # /readyz says so until fixed
+            logger.error("%s; %s", problem, STATE_DIR_HINT)
         secret = self.webhooks.secret if self.webhooks is not None else None
         try:
             server = Server((host, port), self, self.webhooks, secret)
@@ -247,7 +242,7 @@ class Daemon:
             error = exc
         except Exception as exc:  # a bug must not kill the worker or the other sources
             logger.exception("%s: unexpected error", name)
-            error = AutomatorError(f"{name}: {type(exc).__name__}", transient=True)
+            error = AutomatorError(f"unexpected {type(exc).__name__}: {exc}", transient=True)
         self.reporter.took(name, self.clock.now() - started)
         if error is not None:
             self.reporter.failed(name, error)

@@ -7,7 +7,8 @@ at the interval) after a transient error, and the interval after a permanent one
 webhook makes every source that uses a named image due now, or due again as soon as
 it finishes if it is running; before its first scan a source is named by every
 webhook. Sources that share a remote (and so a bare clone) take turns: the one due
-first goes first.
+first goes first. A source whose last ``max_failures`` reconciles (default
+``FAILING_RECONCILES``) all failed makes the daemon not ready, naming the last error.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from automator.errors import AutomatorError
 
 BACKOFF_BASE = 5.0  # seconds after the first transient failure; doubles, capped at the interval
 STALE_CYCLES = 3  # not ready when a source has not finished a reconcile in this many intervals
+FAILING_RECONCILES = 3  # not ready when a source's last this many reconciles all failed
 
 
 class Random(Protocol):
@@ -37,7 +39,8 @@ class _Entry:
     due: float
     running: bool = False
     again: bool = False  # a webhook arrived while it was running
-    failures: int = 0
+    failures: int = 0  # reconciles in a row that failed
+    error: str = ""  # the last failure's message
     images: frozenset[str] | None = None  # None until the first scan finished
     finished: float | None = None  # when the last reconcile finished
 
@@ -53,9 +56,11 @@ class Schedule:
         jitter: float,
         now: float,
         random: Random,
+        max_failures: int = FAILING_RECONCILES,
     ) -> None:
         """``sources`` are (name, remote) in config order; ``interval`` is in seconds."""
         self.interval, self.jitter, self._random = interval, jitter, random
+        self.max_failures = max_failures
         self._entries = {name: _Entry(name, remote, due=now) for name, remote in sources}
 
     @property
@@ -113,6 +118,7 @@ class Schedule:
         if images is not None:
             entry.images = images
         entry.failures = entry.failures + 1 if error is not None else 0
+        entry.error = str(error) if error is not None else ""
         delay = self.interval
         if error is not None and error.transient:
             delay = min(self.interval, BACKOFF_BASE * 2 ** (entry.failures - 1))
@@ -127,10 +133,15 @@ class Schedule:
         self._entries[name].running = False
 
     def problems(self, now: float) -> list[str]:
-        """Why the sources are not ready: a first reconcile to come, or none for too long."""
+        """Why the sources are not ready: a first reconcile to come, none for too long, or
+        too many failures in a row."""
         problems = []
         for entry in self._entries.values():
-            if entry.finished is None:
+            if entry.failures >= self.max_failures:
+                problems.append(
+                    f"{entry.name}: {entry.failures} reconciles in a row failed: {entry.error}"
+                )
+            elif entry.finished is None:
                 problems.append(f"{entry.name}: first reconcile not finished")
             elif now - entry.finished > STALE_CYCLES * self.interval:
                 problems.append(f"{entry.name}: no reconcile for {now - entry.finished:.0f}s")

@@ -18,8 +18,13 @@ class DaemonSettings:
     state_dir: Path = Path("/var/lib/automator")  # created at start; /readyz checks it is writable
     workers: int = 4  # sources reconciled at the same time
     shutdown_timeout: float = 25.0  # seconds a stop waits for reconciles in progress
+    unready_after_failures: int = 3  # /readyz fails once a source failed this many times in a row
 
     def __post_init__(self) -> None:
+        if self.unready_after_failures < 1:
+            raise ValueError(
+                f"DaemonSettings: unready_after_failures {self.unready_after_failures} must be >= 1"
+            )
         if self.interval <= 0 or not 0 <= self.jitter < 1:
             raise ValueError(
                 f"DaemonSettings: interval {self.interval} must be > 0 and jitter"

@@ -4,22 +4,39 @@ Git is the lock. A push is a compare-and-swap on the remote branch; when it lose
 (however libgit2 reports that: an exception, or a refusal in
 ``push_update_reference``), we fetch, render the change again on the new tip and
 push again, a bounded number of times with jittered backoff. If the new tip already
-holds the change, nothing is committed. A hook's refusal is permanent.
+holds the change, nothing is committed. A failed push after which the branch did not
+move is no race but a refusal (a hook, a size limit, a checked-out branch): permanent.
+
+The remote's advertisement is the truth about which branches exist: a tracking ref it
+no longer lists is pruned, and the source branch is never created by a push (only our
+pull-request branches are). The clone is a cache (:mod:`.clone`): when it is damaged
+it is set aside and cloned again. Every network call has a whole-call deadline
+(:mod:`.deadline`). One class a little over 300 lines: the fetch, the push, its
+retries and what counts as a race or a refusal read best in one place.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pygit2
 import tenacity
 
 from automator.errors import GitError
+from automator.git.clone import (
+    STATE_DIR_HINT,
+    Clone,
+    Damaged,
+    check_refs,
+    prune,
+    state_dir_problem,
+    verify,
+)
+from automator.git.deadline import DEADLINE_SECONDS, deadline_for
 from automator.git.objects import build_tree, create_commit, holds
 from automator.git.signing import Signer
 from automator.git.snapshot import Identity, NewCommit, Snapshot, WriteResult
@@ -43,7 +60,8 @@ class GitRepo:
 
     ``auth`` carries credentials and trust; a password written in ``url`` is moved
     into it and never stored. ``timeout_s`` bounds every network wait (libgit2
-    keeps it per process: the last GitRepo to connect sets it). ``shallow``
+    keeps it per process: the last GitRepo to connect sets it); ``deadline_s``
+    bounds each whole fetch, push or listing (:mod:`.deadline`). ``shallow``
     fetches only the tip (not over the local transport, which cannot).
     """
 
@@ -58,6 +76,7 @@ class GitRepo:
         shallow: bool = False,
         max_attempts: int = MAX_PUSH_ATTEMPTS,
         backoff_s: float = BACKOFF_SECONDS,
+        deadline_s: float = DEADLINE_SECONDS,
     ) -> None:
         self.endpoint = parse_url(url)
         self.url = self.endpoint.url
@@ -67,9 +86,10 @@ class GitRepo:
         self.shallow = shallow and self.endpoint.scheme != "file"
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        self.deadline_s = deadline_s
         key = hashlib.sha256(self.url.encode()).hexdigest()[:16]
         self.path = Path(cache_dir) / f"repo-{key}.git"
-        self._repo: pygit2.Repository | None = None
+        self._clone = Clone(self.path, self.url, self.display_url)
 
     def __repr__(self) -> str:
         return f"GitRepo({self.display_url!r}, {self.branch!r})"
@@ -81,8 +101,7 @@ class GitRepo:
 
     def fetch(self) -> Snapshot:
         """Fetch the branch and return a snapshot of its tip."""
-        with self._exclusive() as repo:
-            return self._fetch(repo)
+        return self._clone.run(self._fetch)
 
     def write(
         self,
@@ -111,7 +130,8 @@ class GitRepo:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        with self._exclusive() as repo:
+
+        def attempts(repo: pygit2.Repository) -> WriteResult:
             try:
                 for attempt in retrying:
                     with attempt:
@@ -130,18 +150,20 @@ class GitRepo:
                     f" (last: {lost}); another writer keeps winning, the next cycle retries",
                     transient=True,
                 ) from lost
-        raise AssertionError("unreachable: tenacity either returns or raises")
+            raise AssertionError("unreachable: tenacity either returns or raises")
+
+        return self._clone.run(attempts)
 
     def remote_branches(self, prefix: str = "") -> dict[str, str]:
         """Branches on the remote whose names start with ``prefix``, with their tips."""
-        with self._exclusive() as repo:
-            return self._remote_heads(repo, prefix)
+        return self._clone.run(lambda repo: self._remote_heads(repo, prefix))
 
     def delete_branch(self, branch: str) -> bool:
         """Delete ``branch`` on the remote; False when it was not there."""
         if branch == self.branch:
             raise ValueError(f"refusing to delete the source branch {self.branch!r}")
-        with self._exclusive() as repo:
+
+        def delete(repo: pygit2.Repository) -> bool:
             if branch not in self._remote_heads(repo, branch):
                 return False
             try:
@@ -156,29 +178,43 @@ class GitRepo:
                 repo.references.delete(f"refs/remotes/origin/{branch}")
             return True
 
+        return self._clone.run(delete)
+
     # -- the steps ----------------------------------------------------------------
 
     def _fetch(self, repo: pygit2.Repository) -> Snapshot:
-        ref = f"refs/remotes/origin/{self.branch}"
+        ref = f"refs/heads/{self.branch}"
+        remote = repo.remotes["origin"]
         try:
-            repo.remotes["origin"].fetch(
-                [f"+refs/heads/{self.branch}:{ref}"],
-                callbacks=self._callbacks(),
-                depth=1 if self.shallow else 0,
-            )
+            with self._deadline("fetch"):
+                remote.fetch(
+                    [f"+{ref}:refs/remotes/origin/{self.branch}"],
+                    callbacks=self._callbacks(),
+                    depth=1 if self.shallow else 0,
+                )
         except (pygit2.GitError, OSError) as exc:
+            check_refs(repo)  # local damage is no network trouble
+            if problem := state_dir_problem(self.path.parent):  # nor is a full disk
+                raise GitError(
+                    f"{self.display_url}: fetch failed: {problem}; {STATE_DIR_HINT}",
+                    transient=True,
+                ) from exc
             raise GitError(
                 f"{self.display_url}: fetch failed ({scrub(str(exc), self.auth)}); check the URL,"
                 " the network and the credentials",
                 transient=True,
             ) from exc
-        try:
-            tip = repo.references[ref].target
-        except KeyError as exc:
+        # what this fetch's connection advertised: the truth, whatever refs we keep
+        heads = {h.name: str(h.oid) for h in remote.list_heads(connect=False) if h.name}
+        prune(repo, heads, self.display_url)
+        if ref not in heads:
             raise GitError(
-                f"{self.display_url}: branch {self.branch!r} not found; check sources[].branch"
-            ) from exc
-        return Snapshot(repo, str(tip))
+                f"branch {self.branch!r} not found on {self.display_url}; check sources[].branch"
+            )
+        tip = heads[ref]
+        verify(repo, tip)
+        repo.references.create(f"refs/remotes/origin/{self.branch}", tip, force=True)
+        return Snapshot(repo, tip)
 
     def _commit_and_push(
         self,
@@ -193,45 +229,82 @@ class GitRepo:
         sign: Signer | None,
     ) -> WriteResult:
         base = repo[snapshot.commit_id].peel(pygit2.Commit)
-        tree = build_tree(repo, base.tree, change.files)
+        try:
+            tree = build_tree(repo, base.tree, change.files)
+        except pygit2.GitError as exc:
+            raise self._local_failure(exc) from exc
         if tree == base.tree_id:
             return WriteResult(None, attempt, target)
+        before: str | None = snapshot.commit_id
         if target != self.branch:
-            existing = self._remote_heads(repo, target).get(target)
-            if existing and holds(repo, existing, base.id, tree):
-                return WriteResult(existing, attempt, target, pushed=False)
-        commit = create_commit(repo, base, tree, change.message, author, committer, sign)
-        repo.references.create(PUSH_REF + target, commit, force=True)
-        self._push(repo, f"{'+' if force else ''}{PUSH_REF}{target}:refs/heads/{target}", target)
+            before = self._remote_heads(repo, target).get(target)
+            if before and holds(repo, before, base.id, tree):
+                return WriteResult(before, attempt, target, pushed=False)
+        try:
+            commit = create_commit(repo, base, tree, change.message, author, committer, sign)
+            repo.references.create(PUSH_REF + target, commit, force=True)
+        except pygit2.GitError as exc:
+            raise self._local_failure(exc) from exc
+        refspec = f"{'+' if force else ''}{PUSH_REF}{target}:refs/heads/{target}"
+        try:
+            self._push(repo, refspec, target, create=target != self.branch)
+        except _LostRace as lost:
+            self._refused_unless_moved(repo, target, before, lost)
+            raise
         repo.references.create(f"refs/remotes/origin/{target}", commit, force=True)
         logger.info("%s: pushed %s to %s", self.display_url, str(commit)[:12], target)
         return WriteResult(str(commit), attempt, target, pushed=True)
 
-    def _push(self, repo: pygit2.Repository, refspec: str, target: str) -> None:
-        """Push ``refspec``; raise _LostRace when it may win later, GitError when it never will."""
-        callbacks = self._callbacks()
-        try:
-            repo.remotes["origin"].push([refspec], callbacks=callbacks)
-        except pygit2.GitError as exc:
-            raise _LostRace(scrub(str(exc), self.auth)) from exc
+    def _push(
+        self, repo: pygit2.Repository, refspec: str, target: str, *, create: bool = True
+    ) -> None:
+        """Push ``refspec``; raise _LostRace when it may win later, GitError when it never will.
+
+        Without ``create`` the push is abandoned when the server does not have ``target``.
+        """
         ref = f"refs/heads/{target}"
+        callbacks = self._callbacks()
+        callbacks.must_exist = None if create else ref
+        try:
+            with self._deadline(f"push to {target!r}"):
+                repo.remotes["origin"].push([refspec], callbacks=callbacks)
+        except pygit2.GitError as exc:
+            said = _hook_output(callbacks.remote_said)
+            raise _LostRace(scrub(f"{exc}{': ' + said if said else ''}", self.auth)) from exc
         if ref in callbacks.refused:
             reason = scrub(callbacks.refused[ref], self.auth)
+            said = _hook_output(callbacks.remote_said)
             if "declined" in reason:
-                said = _hook_output(callbacks.remote_said)
                 raise GitError(
                     f"{self.display_url}: the server refused the push to {target!r}: {reason}"
                     f"{': ' + said if said else ''}; a hook or branch protection blocks it,"
                     " ask the repository owner",
                     transient=False,
                 )
-            raise _LostRace(reason)
+            raise _LostRace(f"{reason}{': ' + said if said else ''}")
         if ref not in callbacks.accepted:
             raise _LostRace("the server did not confirm the update")
 
+    def _refused_unless_moved(
+        self, repo: pygit2.Repository, target: str, before: str | None, lost: _LostRace
+    ) -> None:
+        """A failed push after which the branch is where it was is a refusal, not a race."""
+        try:
+            now = self._remote_heads(repo, target).get(target)
+        except GitError:
+            return  # the remote cannot tell us now: treat it as a race
+        if now == before:
+            raise GitError(
+                f"{self.display_url}: the server refused the push to {target!r} ({lost}); the"
+                " branch did not move, so no other writer won: fix what the server says, or"
+                " ask the repository owner",
+                transient=False,
+            ) from lost
+
     def _remote_heads(self, repo: pygit2.Repository, prefix: str) -> dict[str, str]:
         try:
-            heads = repo.remotes["origin"].list_heads(callbacks=self._callbacks())
+            with self._deadline("listing branches"):
+                heads = repo.remotes["origin"].list_heads(callbacks=self._callbacks())
         except pygit2.GitError as exc:
             raise GitError(
                 f"{self.display_url}: listing branches failed ({scrub(str(exc), self.auth)});"
@@ -244,6 +317,15 @@ class GitRepo:
             for h in heads
             if h.name and h.name.startswith(start)
         }
+
+    def _local_failure(self, exc: pygit2.GitError) -> Exception:
+        """Writing to the clone failed: a full or read-only state_dir, else damage."""
+        if problem := state_dir_problem(self.path.parent):
+            return GitError(f"{self.display_url}: {problem}; {STATE_DIR_HINT}", transient=True)
+        return Damaged(" ".join(str(exc).split()))
+
+    def _deadline(self, what: str) -> AbstractContextManager[None]:
+        return deadline_for(self.endpoint, self.deadline_s, f"{self.display_url}: {what}")
 
     def _callbacks(self) -> Callbacks:
         known_hosts = TRUST.prepare(self.auth, self.timeout_s)
@@ -258,36 +340,6 @@ class GitRepo:
             state.attempt_number + 1,
             self.max_attempts,
         )
-
-    # -- the clone ----------------------------------------------------------------
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[pygit2.Repository]:
-        """The clone, locked against other writers on this host (threads or processes)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.path}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield self._open()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _open(self) -> pygit2.Repository:
-        # We hold the lock, so any *.lock file left here belongs to a killed writer.
-        for stale in [*self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")]:
-            logger.warning("%s: removing %s left by a killed writer", self.display_url, stale)
-            stale.unlink(missing_ok=True)
-        if self._repo is None:
-            if (self.path / "HEAD").exists():
-                self._repo = pygit2.Repository(str(self.path))
-            else:
-                self._repo = pygit2.init_repository(str(self.path), bare=True)
-        repo = self._repo
-        if "origin" not in repo.remotes.names():
-            repo.remotes.create("origin", self.url)
-        elif repo.remotes["origin"].url != self.url:
-            repo.remotes.set_url("origin", self.url)
-        return repo
 
 
 def _hook_output(lines: list[str]) -> str:

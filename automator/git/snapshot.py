@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pygit2
+
+from automator.errors import GitError
+from automator.git.clone import DAMAGED_MARK, describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +54,8 @@ class Snapshot:
     _max_bytes: int | None = field(default=None, repr=False)
 
     def read(self, path: str) -> bytes:
-        tree = self.repo[self.commit_id].peel(pygit2.Tree)
-        entry = tree[path]
-        return bytes(self.repo[entry.id].peel(pygit2.Blob).data)
+        entry = self._object(self.commit_id).peel(pygit2.Tree)[path]
+        return self._data(entry.id)
 
     def walk(
         self,
@@ -67,20 +71,21 @@ class Snapshot:
         """
         self._accept = accept
         self._max_bytes = max_bytes
-        tree = self.repo[self.commit_id].peel(pygit2.Tree)
+        tree = self._object(self.commit_id).peel(pygit2.Tree)
         roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")] or [""]
         for root in roots:
             if root:
                 try:
-                    obj = self.repo[tree[root].id]
+                    oid = tree[root].id
                 except KeyError:
                     self.skipped.append((root, "path not found at this commit"))
                     continue
+                obj = self._object(oid)
             else:
                 obj = tree
             if isinstance(obj, pygit2.Blob):
                 if self._wanted(root, obj.id):
-                    yield root, bytes(obj.data)
+                    yield root, self._data(obj.id)
                 continue
             yield from self._walk_tree(obj.peel(pygit2.Tree), root)
 
@@ -90,10 +95,10 @@ class Snapshot:
             path = f"{prefix}/{name}" if prefix else name
             mode = entry.filemode
             if mode == pygit2.enums.FileMode.TREE:
-                yield from self._walk_tree(self.repo[entry.id].peel(pygit2.Tree), path)
+                yield from self._walk_tree(self._object(entry.id).peel(pygit2.Tree), path)
             elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
                 if self._wanted(path, entry.id):
-                    yield path, bytes(self.repo[entry.id].peel(pygit2.Blob).data)
+                    yield path, self._data(entry.id)
             elif mode == pygit2.enums.FileMode.LINK:
                 self.skipped.append((path, "symbolic link, not followed"))
             else:
@@ -103,10 +108,35 @@ class Snapshot:
         if self._accept is not None and not self._accept(path):
             return False
         if self._max_bytes is not None:
-            _, size = self.repo.odb.read_header(oid)
+            try:
+                _, size = self.repo.odb.read_header(oid)
+            except (pygit2.GitError, KeyError) as exc:
+                raise self._damaged(oid, exc) from exc
             if size > self._max_bytes:
                 self.skipped.append(
                     (path, f"{size} bytes, over the {self._max_bytes}-byte limit; not read")
                 )
                 return False
         return True
+
+    def _object(self, oid: str | pygit2.Oid) -> pygit2.Object:
+        try:
+            return self.repo[oid]
+        except (pygit2.GitError, KeyError) as exc:
+            raise self._damaged(oid, exc) from exc
+
+    def _data(self, oid: pygit2.Oid) -> bytes:
+        try:
+            return bytes(self._object(oid).peel(pygit2.Blob).data)
+        except pygit2.GitError as exc:  # the object is read when its data is asked for
+            raise self._damaged(oid, exc) from exc
+
+    def _damaged(self, oid: str | pygit2.Oid, exc: Exception) -> GitError:
+        """Object ``oid`` cannot be read: mark the clone, so the next fetch clones afresh."""
+        with contextlib.suppress(OSError):  # not marked: the next fetch's own check finds it
+            (Path(self.repo.path) / DAMAGED_MARK).touch()
+        return GitError(
+            f"the clone in {Path(self.repo.path)} is damaged ({describe(exc)});"
+            " it is set aside and cloned again on the next run",
+            transient=True,
+        )

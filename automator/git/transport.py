@@ -34,6 +34,7 @@ from automator.secrets import Secret
 logger = logging.getLogger(__name__)
 
 DEFAULT_KNOWN_HOSTS = Path.home() / ".ssh" / "known_hosts"
+_ZERO = pygit2.Oid(raw=b"\0" * 20)
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).*)$")
 
 
@@ -134,6 +135,7 @@ class Callbacks(pygit2.RemoteCallbacks):
         self.refused: dict[str, str] = {}
         self.accepted: set[str] = set()
         self.remote_said: list[str] = []
+        self.must_exist: str | None = None  # a ref this push may update but never create
         self._asked: set[CredentialType] = set()
 
     def credentials(self, url: str, username_from_url: str | None, allowed: Any) -> Any:
@@ -192,6 +194,16 @@ class Callbacks(pygit2.RemoteCallbacks):
 
     def sideband_progress(self, string: str) -> None:
         self.remote_said.append(string)
+
+    def push_negotiation(self, updates: list[pygit2.remotes.PushUpdate]) -> None:
+        for update in updates:
+            if update.dst_refname == self.must_exist and update.src == _ZERO:
+                branch = update.dst_refname.removeprefix("refs/heads/")
+                raise GitError(
+                    f"branch {branch!r} not found on {self.endpoint.display}; it is not"
+                    " created again, check sources[].branch",
+                    transient=False,
+                )
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message is None:

@@ -413,3 +413,15 @@ def test_not_ready_before_the_first_reconcile_or_without_a_writable_state_dir(
     problems = run.daemon.ready_problems()  # never run: state_dir was not created
     assert problems[0].startswith(f"state_dir {tmp_path / 'state'} is not writable: ")
     assert problems[1:] == ["fleet: first reconcile not finished"]
+
+
+def test_an_unexpected_error_is_logged_with_its_message_not_only_its_class(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="automator")
+    stop = threading.Event()
+    act = stop_at(stop, 1, RuntimeError("corrupted packed references file"))
+    run = launch([("fleet", "git://x/fleet.git")], act, stop=stop)
+    run.join()
+    reported = [r.getMessage() for r in caplog.records if r.name == "automator.daemon.report"]
+    assert reported == ["fleet: unexpected RuntimeError: corrupted packed references file"]

@@ -173,3 +173,38 @@ def test_busy_is_running_due_or_asked_again_and_empty_when_idle() -> None:
     assert s.busy(4.0) == []  # both wait their interval now
     assert s.trigger(frozenset({"reg.test/acme/web"}), 5.0) == ["b"]
     assert s.busy(5.0) == ["b"]
+
+
+@pytest.mark.parametrize("max_failures", [1, 3])
+def test_not_ready_after_max_failures_in_a_row_naming_the_last_error(max_failures: int) -> None:
+    s = Schedule(
+        [("fleet", "git://x/fleet.git")],
+        interval=INTERVAL,
+        jitter=0.0,
+        now=0.0,
+        random=Draws(),
+        max_failures=max_failures,
+    )
+    now = 0.0
+    for failed in range(1, max_failures + 1):
+        assert s.problems(now) == ([] if failed > 1 else ["fleet: first reconcile not finished"])
+        assert s.take_due(now) == ["fleet"]
+        now += 1.0
+        s.finish("fleet", now, error=TRANSIENT if failed % 2 else PERMANENT)
+        now = s.next_due() or now
+    last = TRANSIENT if max_failures % 2 else PERMANENT
+    assert s.problems(now) == [f"fleet: {max_failures} reconciles in a row failed: {last}"]
+    s.take_due(now)
+    s.finish("fleet", now + 1, images=frozenset())  # one success makes it ready again
+    assert s.problems(now + 1) == []
+
+
+def test_the_default_is_three_failures_in_a_row() -> None:
+    s = schedule()
+    for now in (0.0, 10.0):
+        s.take_due(now)
+        s.finish("fleet", now + 1, error=TRANSIENT)
+    assert s.problems(20.0) == []
+    s.take_due(20.0)
+    s.finish("fleet", 21.0, error=TRANSIENT)
+    assert s.problems(21.0) == [f"fleet: 3 reconciles in a row failed: {TRANSIENT}"]

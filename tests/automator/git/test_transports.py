@@ -18,8 +18,9 @@ from automator.errors import GitError
 from automator.git import GitAuth, GitRepo
 from automator.secrets import Secret
 from testing import githttp
+from testing.drip import DripProxy
 from testing.githttp import GitHttp
-from testing.gitserver import make_bare_repo
+from testing.gitserver import GitDaemon, make_bare_repo
 from testing.sshd import Sshd, keygen
 from tests.automator.git.conftest import ROOT, SEED
 from tests.automator.git.test_write import BOT, bump
@@ -208,3 +209,20 @@ def test_known_hosts_lines_plain_hashed_and_wildcard(tmp_path: Path) -> None:
     assert not is_known_host(known, "[127.0.0.1]:2201")
     assert not is_known_host(known, "gitlab.com")
     assert not is_known_host(tmp_path / "missing", "github.com")
+
+
+def test_a_remote_that_drips_a_byte_at_a_time_is_cut_at_the_whole_call_deadline(
+    git_daemon: GitDaemon, remotes: Path, tmp_path: Path
+) -> None:
+    with DripProxy(("127.0.0.1", git_daemon.port), every=0.05) as proxy:
+        # every read gets a byte well within timeout_s; only the whole-call deadline ends it
+        repo = GitRepo(proxy.url("fleet.git"), "main", tmp_path / "cache", deadline_s=1.0)
+        with pytest.raises(GitError, match=r"fetch did not finish within its 1s deadline") as e:
+            repo.fetch()
+        assert e.value.transient is True
+        for _ in range(500):  # the dripping thread sees the hang-up at its next byte
+            if proxy.hung_up:
+                break
+            time.sleep(0.01)
+        assert proxy.hung_up == 1  # we hung up on it...
+        assert 0 < proxy.dripped < proxy.received  # ...before the server's answer got through
