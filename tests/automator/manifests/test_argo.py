@@ -144,3 +144,52 @@ def test_other_repositories_and_the_argocd_method_are_left_alone() -> None:
     assert written == {}
     assert any("not a path in this repository" in s for s in skipped)
     assert any("write-back-method argocd writes to the cluster" in s for s in skipped)
+
+
+def test_multi_source_application_writes_the_source_in_this_repo() -> None:
+    extra = (
+        "  sources:\n  - repoURL: https://charts.example.test\n    chart: api\n"
+        f"  - repoURL: {REPO}\n    path: api\n    helm: {{valueFiles: [values.yaml]}}\n"
+    )
+    settings = {"image-list": "a=reg.test/acme/api:2.x", "a.helm.image-spec": "spec"}
+    app = application("api", "x", {**settings, "write-back-method": "git"}, extra)
+    app = app.replace(f"  source:\n    repoURL: {REPO}\n    path: x\n", "")
+    values = "spec: reg.test/acme/api:2.0.0  # whole reference\n"
+    written, skipped = run({"apps/api.yaml": app, "api/values.yaml": values})
+    assert skipped == []
+    assert written["api/.argocd-source-api.yaml"].decode() == (
+        "helm:\n  parameters:\n  - name: spec\n    value: reg.test/acme/api:2.0.5\n"
+        "    forcestring: true\n"
+    )
+
+
+def test_existing_override_file_entries_are_edited_and_missing_ones_appended() -> None:
+    app = application("web", "web", {
+        "image-list": "w=reg.test/acme/web:~1.0, a=reg.test/acme/api:2.x",
+        "w.kustomize.image-name": "web", "write-back-method": "git",
+    })  # fmt: skip
+    kustomization = KUSTOMIZATION + "  - name: reg.test/acme/api\n    newTag: 2.0.0\n"
+    override = "# written by Argo\r\nkustomize:\r\n  images:\r\n  - web=reg.test/acme/web:1.0.0\r\n"
+    files = {
+        "apps/web.yaml": app,
+        "web/kustomization.yaml": kustomization,
+        "web/.argocd-source-web.yaml": override,
+    }
+    written, skipped = run(files)
+    assert skipped == []
+    assert written["web/.argocd-source-web.yaml"].decode() == (
+        override.replace("1.0.0", "1.0.1") + "  - reg.test/acme/api:2.0.5\r\n"
+    )
+
+
+def test_missing_targets_are_refused_with_what_to_do() -> None:
+    app = application("web", "web", {
+        "image-list": "w=reg.test/acme/other", "write-back-method": "git",
+        "write-back-target": "kustomization",
+    })  # fmt: skip
+    written, skipped = run({"apps/web.yaml": app, "web/kustomization.yaml": KUSTOMIZATION})
+    assert written == {}
+    assert skipped == [
+        "apps/web.yaml:1: w: web/kustomization.yaml: no images: entry named reg.test/acme/other;"
+        " add one with newTag (Argo would add it)"
+    ]
