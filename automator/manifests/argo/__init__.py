@@ -19,7 +19,7 @@ from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError
 from automator.manifests.argo.imageupdater import API_GROUP, apps_for
-from automator.manifests.argo.settings import App, Source, from_annotations
+from automator.manifests.argo.settings import App, Source, from_annotations, metadata_map
 from automator.manifests.argo.targets import sites_for
 from automator.manifests.document import plain_data
 from automator.model import Site, Skip
@@ -75,24 +75,18 @@ class ArgoObjects:
         selected: set[str] = set()
         for where, updater in self.updaters:
             try:
-                apps = apps_for(updater, where, self.applications)
+                apps = apps_for(updater, self.applications)
             except ManifestError as exc:
                 skips.append(Skip(where, str(exc), True))
                 continue
-            selected.update(app.where.split(" ")[0] for app in apps)
-            out.extend((app.where.split(" ")[0], app) for app in apps)
+            selected.update(app.where for app in apps)
+            out.extend((app.where, app) for app in apps)
         for where, document in self.applications:
             if where in selected:
                 continue
-            metadata = (
-                document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
-            )
-            assert isinstance(metadata, dict)
-            raw = metadata.get("annotations")
-            annotations = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-            spec = document.get("spec") if isinstance(document.get("spec"), dict) else {}
-            assert isinstance(spec, dict)
+            metadata, spec = (_mapping(document.get(key)) for key in ("metadata", "spec"))
             name, namespace = str(metadata.get("name") or ""), str(metadata.get("namespace") or "")
+            annotations = metadata_map(document, "annotations")
             try:
                 app = from_annotations(name, namespace, where, spec, annotations)
             except ManifestError as exc:
@@ -110,6 +104,10 @@ def _source(app: App, repo_url: str | None) -> Source | None:
         if source.path and (repo_url is None or same_repo(url, repo_url)):
             return source
     return None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def same_repo(a: str, b: str) -> bool:

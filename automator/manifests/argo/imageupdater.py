@@ -8,7 +8,6 @@ repo by ``namePattern`` (a glob) and ``labelSelectors.matchLabels``; with
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -18,7 +17,7 @@ from automator.manifests.argo.settings import (
     Image,
     argo_policy,
     from_annotations,
-    labels_of,
+    metadata_map,
     read_sources,
     split_image,
 )
@@ -26,9 +25,7 @@ from automator.manifests.argo.settings import (
 API_GROUP = "argocd-image-updater.argoproj.io/"
 
 
-def apps_for(
-    updater: dict[str, Any], where: str, applications: list[tuple[str, dict[str, Any]]]
-) -> list[App]:
+def apps_for(updater: dict[str, Any], applications: list[tuple[str, dict[str, Any]]]) -> list[App]:
     """Every App the ImageUpdater ``updater`` selects among ``applications`` (where, object)."""
     spec = _dict(updater.get("spec"))
     out = []
@@ -39,17 +36,15 @@ def apps_for(
         for app_where, application in applications:
             metadata = _dict(application.get("metadata"))
             name = str(metadata.get("name") or "")
-            labels = labels_of(application)
+            labels = metadata_map(application, "labels")
             if not fnmatchcase(name, pattern) or any(
                 labels.get(k) != str(v) for k, v in wanted.items()
             ):
                 continue
             app_spec = _dict(application.get("spec"))
             namespace = str(metadata.get("namespace") or "")
-            if ref.get("useAnnotations") is True:
-                annotations = {
-                    str(k): str(v) for k, v in _dict(metadata.get("annotations")).items()
-                }
+            if str(ref.get("useAnnotations")).lower() == "true":
+                annotations = metadata_map(application, "annotations")
                 app = from_annotations(name, namespace, app_where, app_spec, annotations)
                 if app is not None:
                     out.append(app)
@@ -66,7 +61,7 @@ def apps_for(
                 write.get("repository", ""),
                 images,
             )
-            out.append(replace(app, where=f"{app_where} (ImageUpdater {where})"))
+            out.append(app)
     return out
 
 

@@ -63,9 +63,10 @@ class App:
     images: tuple[Image, ...]
 
 
-def labels_of(document: dict[str, Any]) -> dict[str, str]:
+def metadata_map(document: dict[str, Any], key: str) -> dict[str, str]:
+    """``metadata.labels`` or ``metadata.annotations`` of an object, as strings."""
     metadata = _dict(document.get("metadata"))
-    return {str(k): str(v) for k, v in _dict(metadata.get("labels")).items()}
+    return {str(k): str(v) for k, v in _dict(metadata.get(key)).items()}
 
 
 def read_sources(spec: dict[str, Any]) -> tuple[Source, ...]:

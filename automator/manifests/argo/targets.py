@@ -85,6 +85,11 @@ def _site(
     if problem:
         raise ManifestError(f"{parsed.path}:{scalar.line}: {problem}")
     value = scalar.value
+    if part is Part.TAG and image.policy.startswith("digest:") and "@" not in value:
+        raise ManifestError(
+            f"{parsed.path}:{scalar.line}: the digest strategy writes <tag>@<digest>;"
+            f" write {value}@sha256:... here once by hand"
+        )
     prefix = extra.get("prefix", "")
     text = value.removeprefix(prefix)
     try:
@@ -172,10 +177,9 @@ def _override(app: App, source: Source, image: Image, read: Read) -> Site:
         prefix = f"{image.kustomize_name}=" if image.kustomize_name else ""
         for item in _items(parsed, "kustomize", "images"):
             value = item.value if isinstance(item, ScalarNode) else ""
-            ref = value.partition("=")[2] if "=" in value else value
-            if ref.split("@")[0].rpartition(":")[0] in (image.name,) or ref == image.name:
-                assert parsed is not None
-                own = value.partition("=")[0] + "=" if "=" in value else ""
+            own, _, ref = value.rpartition("=")
+            if parsed is not None and _same_image(ref, image.name):
+                own = f"{own}=" if own else ""
                 return _site(parsed, item, Part.REFERENCE, image, app, image.name, prefix=own)
         current = _kustomize_current(source, image, read)
         entry = NewEntry("kustomize", (), prefix)
@@ -208,6 +212,14 @@ def _override(app: App, source: Source, image: Image, read: Read) -> Site:
         image.alias,
         create=entry,
     )
+
+
+def _same_image(reference: str, name: str) -> bool:
+    """One repository (``docker.io`` spelt or not), as Argo's sameImageNameAndRegistry."""
+    try:
+        return parse_reference(reference).canonical_name == parse_reference(name).canonical_name
+    except ReferenceError_:
+        return False
 
 
 def _kind(source: Source, read: Read) -> str:

@@ -193,3 +193,38 @@ def test_missing_targets_are_refused_with_what_to_do() -> None:
         "apps/web.yaml:1: w: web/kustomization.yaml: no images: entry named reg.test/acme/other;"
         " add one with newTag (Argo would add it)"
     ]
+
+
+def test_image_updater_labels_and_use_annotations() -> None:
+    updater = """\
+apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata: {name: labelled}
+spec:
+  applicationRefs:
+  - namePattern: "*"
+    labelSelectors: {matchLabels: {team: web}}
+    useAnnotations: true
+"""
+    annotated = {
+        "image-list": "w=reg.test/acme/web:~1.0", "write-back-method": "git",
+        "write-back-target": "kustomization",
+    }  # fmt: skip
+    web = application("web", "web", annotated).replace(
+        "  namespace: argocd\n", "  namespace: argocd\n  labels: {team: web}\n"
+    )
+    written, skipped = run(
+        {"apps/up.yaml": updater, "apps/web.yaml": web, "web/kustomization.yaml": KUSTOMIZATION}
+    )
+    assert skipped == []
+    assert written["web/kustomization.yaml"].decode() == KUSTOMIZATION.replace("1.0.0", "1.0.1")
+
+
+def test_digest_strategy_on_a_bare_tag_says_what_to_write() -> None:
+    app = application("web", "web", {
+        "image-list": "w=reg.test/acme/web:1.0.0", "w.update-strategy": "digest",
+        "write-back-method": "git", "write-back-target": "kustomization",
+    })  # fmt: skip
+    written, skipped = run({"apps/web.yaml": app, "web/kustomization.yaml": KUSTOMIZATION})
+    assert written == {}
+    assert len(skipped) == 1 and "the digest strategy writes <tag>@<digest>" in skipped[0]
