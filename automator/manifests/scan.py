@@ -80,6 +80,7 @@ def scan_files(
     flux = FluxObjects()
     argo = ArgoObjects()
     seen: dict[str, bytes] = {}
+    listed: list[str] = []
     parsed: dict[str, tuple[str, list[Node]]] = {}
     scanned = parses = 0
     for path, data in files:
@@ -88,6 +89,7 @@ def scan_files(
                 skipped.append(Skip(path, "not a repo-relative path; refused"))
             continue
         scanned += 1
+        listed.append(path)
         if read is None:
             seen[path] = data
         if len(data) > max_bytes:
@@ -119,7 +121,7 @@ def scan_files(
             continue
         sites.extend(found)
         skipped.extend(refused)
-    found, refused = argo.sites(read or seen.get, repo_url)
+    found, refused = argo.sites(read or seen.get, repo_url, listed)
     sites.extend(found)
     skipped.extend(refused)
     files_scanned = scanned

@@ -11,7 +11,7 @@ whose source lives in another repository is skipped too. See ``docs/argo.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +49,13 @@ class ArgoObjects:
         elif kind == "ImageUpdater" and api.startswith(API_GROUP):
             self.updaters.append((where, data))
 
-    def sites(self, read: Read, repo_url: str | None = None) -> tuple[list[Site], list[Skip]]:
-        """A Site per Image Updater image, or a Skip saying why it is left alone."""
+    def sites(
+        self, read: Read, repo_url: str | None = None, paths: Sequence[str] = ()
+    ) -> tuple[list[Site], list[Skip]]:
+        """A Site per Image Updater image, or a Skip saying why it is left alone.
+
+        ``paths`` are the repo's manifest files (see ``targets.sites_for``).
+        """
         sites: list[Site] = []
         skips: list[Skip] = []
         for where, app in self._apps(skips):
@@ -65,7 +70,7 @@ class ArgoObjects:
                 continue
             for image in app.images:
                 try:
-                    sites.append(sites_for(app, source, image, read))
+                    sites.append(sites_for(app, source, image, read, paths))
                 except ManifestError as exc:
                     skips.append(Skip(where, f"{image.alias or image.name}: {exc}", True))
         return sites, skips

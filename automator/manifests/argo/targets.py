@@ -12,15 +12,16 @@ Paths are relative to the source path, or to the repo root with a leading ``/``.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+import policies
 from automator.errors import ManifestError, ReferenceError_
 from automator.manifests.argo.settings import App, Image, Source
 from automator.manifests.document import compose, decode, mapping_get, path_get, scalar_get
-from automator.manifests.locate import editable_problem
+from automator.manifests.locate import editable_problem, image_scalars
 from automator.manifests.walk import Scalar, scalars
 from automator.model import NewEntry, Part, Site
 from automator.reference import parse_reference
@@ -39,8 +40,14 @@ class Parsed:
     by_node: dict[int, Scalar]
 
 
-def sites_for(app: App, source: Source, image: Image, read: Read) -> Site:
-    """The Site Argo would write ``image`` of ``app`` to, or ManifestError saying why not."""
+def sites_for(
+    app: App, source: Source, image: Image, read: Read, paths: Sequence[str] = ()
+) -> Site:
+    """The Site Argo would write ``image`` of ``app`` to, or ManifestError saying why not.
+
+    ``paths`` are the repo's manifest files: where the current tag of a new override
+    entry is looked for when no kustomization or values file names it.
+    """
     target = app.target.strip()
     if target.startswith("kustomization"):
         base = _relative(source.path, target.partition(":")[2] or ".")
@@ -53,7 +60,7 @@ def sites_for(app: App, source: Source, image: Image, read: Read) -> Site:
             f"Application {app.name}: write-back-target {target!r} is not"
             " kustomization[:<dir>] or helmvalues:<file>"
         )
-    return _override(app, source, image, read)
+    return _override(app, source, image, read, paths)
 
 
 def _relative(source_path: str, path: str) -> str:
@@ -169,7 +176,7 @@ def override_path(app: App, source: Source) -> str:
     return _relative(source.path, OVERRIDE.format(name))
 
 
-def _override(app: App, source: Source, image: Image, read: Read) -> Site:
+def _override(app: App, source: Source, image: Image, read: Read, paths: Sequence[str]) -> Site:
     kind = _kind(source, read)
     path = override_path(app, source)
     parsed = _parse(path, read)
@@ -181,7 +188,7 @@ def _override(app: App, source: Source, image: Image, read: Read) -> Site:
             if parsed is not None and _same_image(ref, image.name):
                 own = f"{own}=" if own else ""
                 return _site(parsed, item, Part.REFERENCE, image, app, image.name, prefix=own)
-        current = _kustomize_current(source, image, read)
+        current = _kustomize_current(source, image, read) or _deployed(source, image, read, paths)
         entry = NewEntry("kustomize", (), prefix)
     else:
         keys = (image.helm_spec,) if image.helm_spec else (image.helm_name, image.helm_tag)
@@ -244,6 +251,36 @@ def _kustomize_current(source: Source, image: Image, read: Read) -> str | None:
         if entry is not None:
             return scalar_get(entry, "newTag")
     return None
+
+
+def _deployed(source: Source, image: Image, read: Read, paths: Sequence[str]) -> str | None:
+    """The tag a manifest under the source path runs ``image`` at (the highest, if several)."""
+    prefix = f"{source.path}/" if source.path else ""
+    wanted = parse_reference(image.name).canonical_name
+    tags: set[str] = set()
+    word = image.name.rsplit("/", 1)[-1].encode()  # cheap: skip files that cannot name it
+    for path in paths:
+        data = read(path) if path.startswith(prefix) else None
+        if data is None or word not in data:
+            continue
+        try:
+            text = decode(path, data).text
+            found = image_scalars(path, text, compose(path, text))
+        except ManifestError:
+            continue
+        tags.update(
+            site.image.tag
+            for site in found
+            if site.image.canonical_name == wanted and site.image.tag is not None
+        )
+    return max(tags, key=_version_key) if tags else None
+
+
+def _version_key(tag: str) -> tuple[int, object, str]:
+    try:
+        return (1, policies.parse_version(tag), tag)
+    except policies.VersionError:
+        return (0, 0, tag)
 
 
 def _helm_current(source: Source, image: Image, read: Read) -> str | None:

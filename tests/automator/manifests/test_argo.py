@@ -228,3 +228,27 @@ def test_digest_strategy_on_a_bare_tag_says_what_to_write() -> None:
     written, skipped = run({"apps/web.yaml": app, "web/kustomization.yaml": KUSTOMIZATION})
     assert written == {}
     assert len(skipped) == 1 and "the digest strategy writes <tag>@<digest>" in skipped[0]
+
+
+def test_override_entry_starts_from_the_tag_a_manifest_runs() -> None:
+    app = application(
+        "web", "web", {"image-list": "reg.test/acme/web:~1.0", "write-back-method": "git"}
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+        "    spec:\n      containers:\n      - name: web\n        image: reg.test/acme/web:1.0.0\n"
+    )
+    files = {
+        "apps/web.yaml": app,
+        "web/kustomization.yaml": "resources: [deploy.yaml]\n",
+        "web/deploy.yaml": deployment,
+    }
+    written, skipped = run(files)
+    assert skipped == []
+    assert written == {
+        "web/.argocd-source-web.yaml": b"kustomize:\n  images:\n  - reg.test/acme/web:1.0.1\n"
+    }
+    del files["web/deploy.yaml"]
+    written, skipped = run(files)
+    assert written == {}
+    assert len(skipped) == 1 and "current tag of reg.test/acme/web is not in the repo" in skipped[0]
