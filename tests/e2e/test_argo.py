@@ -1,6 +1,7 @@
 """Argo CD Image Updater, end to end: an app-of-apps repo behind the real git daemon,
 tags in the real registry, ``automator run --once``, no automator annotation anywhere.
-One kustomize app and one Helm app, one image per write-back target."""
+Kustomize and Helm apps, every write-back target: kustomization, helmvalues, and the
+default override file in both of Argo's formats."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def test_app_of_apps_every_write_back_target(
             f"    {P}/side.force-update: \"true\"\n"
             f"    {P}/write-back-method: git\n"
         )),
+        "apps/canary.yaml": app("canary", "api", url, (
+            f'    {P}/image-list: "api={api}:>=2"\n'
+            f"    {P}/write-back-method: git\n"
+        )),
         "web/kustomization.yaml": (
             f"resources: [deploy.yaml]\nimages:\n- name: {web}\n  newTag: 1.0.0 # Argo sets this\n"
         ),
@@ -90,6 +95,10 @@ def test_app_of_apps_every_write_back_target(
     before = commits(remote)
     assert "automator" not in "".join(files.values())
 
+    checked = automator("check", "--config", str(cfg), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "SKIPPED" not in checked.stdout and checked.stdout.count("(argocd)") == 5, checked.stdout
+
     result = automator("run", "--once", "--config", str(cfg), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(commits(remote)) == len(before) + 1
@@ -99,6 +108,10 @@ def test_app_of_apps_every_write_back_target(
         files["api/values.yaml"].replace('"2.0.0"', '"2.0.4"').replace("0.1.0", "0.2.0")
     )
     expected["web/.argocd-source-side.yaml"] = f"kustomize:\n  images:\n  - {side}:0.2.0\n"
+    expected["api/.argocd-source-canary.yaml"] = (
+        f"helm:\n  parameters:\n  - name: image.name\n    value: {api}\n    forcestring: true\n"
+        "  - name: image.tag\n    value: 3.0.0\n    forcestring: true\n"
+    )
     for name, text in expected.items():
         assert git("show", f"main:{name}", cwd=remote) == text, name
 
