@@ -36,6 +36,7 @@ from automator.write import (
     PushWriter,
     Repository,
     Writer,
+    read_or_none,
     splice,
 )
 
@@ -89,10 +90,12 @@ class Outcome:
     files_parsed: int = 0  # YAML files the scans of this reconcile parsed
 
 
-def scan_source(snapshot: Snapshot, paths: Iterable[str]) -> ScanResult:
+def scan_source(snapshot: Snapshot, paths: Iterable[str], remote: str | None = None) -> ScanResult:
     """Every Site under ``paths``; only manifest files within the size limit are read."""
     files = snapshot.walk(list(paths), accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
-    return scan_files(files, max_bytes=MAX_FILE_BYTES)
+    return scan_files(
+        files, max_bytes=MAX_FILE_BYTES, read=read_or_none(snapshot.read), repo_url=remote
+    )
 
 
 class _Planner:
@@ -114,7 +117,7 @@ class _Planner:
             return plan
 
     def _plan(self, snapshot: Snapshot) -> Plan:
-        scan = scan_source(snapshot, self.source.paths)
+        scan = scan_source(snapshot, self.source.paths, self.source.remote)
         self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
@@ -147,7 +150,7 @@ class Engine:
         """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""
         source = self._by_name[name]
         snapshot = self.adapters.repo(source).fetch()
-        scan = scan_source(snapshot, source.paths)
+        scan = scan_source(snapshot, source.paths, source.remote)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
         return replace(scan, skipped=(*skipped, *scan.skipped))
 

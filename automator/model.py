@@ -24,6 +24,19 @@ class Part(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry of an Argo CD parameter-override file that is not written yet.
+
+    The write stage adds it (creating the file when absent) in Argo CD Image
+    Updater's own format: ``kustomize.images`` or ``helm.parameters``.
+    """
+
+    kind: str  # "kustomize" or "helm"
+    keys: tuple[str, ...] = ()  # helm: (name, tag) parameter names, or (spec,)
+    prefix: str = ""  # kustomize: "<kustomize-image-name>=" when the image is renamed
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -38,6 +51,8 @@ class Site:
     origin: str  # where the policy came from: annotation, marker, flux-v1, imagepolicy
     workload: str = ""  # "Deployment/api" when the Site is in a workload
     container: str = ""  # container name when the Site is a container image
+    prefix: str = ""  # text before the part in the scalar ("web=" in an Argo kustomize override)
+    create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
 
     @property
     def where(self) -> str:

@@ -108,7 +108,7 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
         image = site.image.with_tag(decision.tag, digest)
     except ReferenceError_ as exc:
         return Skip(site.where, str(exc), True)
-    new = _new_value(site, image)
+    new = site.prefix + _new_value(site, image)
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)

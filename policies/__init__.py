@@ -10,14 +10,16 @@ the selection itself (``policies.select``), which explains every refusal.
     '1.4.3'
 """
 
+from policies.argo import ARGO_STRATEGIES, from_argo
 from policies.constraints import Constraints, parse_constraint
 from policies.decision import Candidate, Decision, Refusal, decision_table
 from policies.errors import ConstraintError, PolicyError, VersionError
-from policies.policy import Policy, from_argo, parse_policy
+from policies.policy import Policy, parse_policy
 from policies.select import admitter, select_tag
 from policies.semver import Version, parse_flux, parse_strict, parse_version
 
 __all__ = [
+    "ARGO_STRATEGIES",
     "Candidate",
     "ConstraintError",
     "Constraints",

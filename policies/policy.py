@@ -44,7 +44,7 @@ from policies.filters import (
     tag_problem,
     template_names,
 )
-from policies.grammar import Part, policy_error, quote, split_policy
+from policies.grammar import Part, policy_error, split_policy
 
 KINDS: Final = {
     "semver": "semver",
@@ -243,25 +243,3 @@ def _platform(text: str, part: Part) -> str:
     if not _PLATFORM.fullmatch(part.value or ""):
         raise policy_error(text, part.value_at, "a platform such as linux/arm64 or linux/arm/v7")
     return part.value or ""
-
-
-def from_argo(
-    strategy: str = "semver",
-    constraint: str | None = None,
-    *,
-    allow_tags: str | None = None,
-    ignore_tags: tuple[str, ...] = (),
-    platform: str | None = None,
-) -> Policy:
-    """The policy for an Argo CD Image Updater image (update-strategy and its settings).
-
-    ``allow_tags`` is Argo's ``regexp:<re>`` or ``any``; ``ignore_tags`` its globs.
-    """
-    head = strategy if strategy not in ("semver", "digest") or not constraint else None
-    text = head or f"{strategy}:{quote(constraint or '')}"
-    if allow_tags and allow_tags != "any":
-        text += ";filter=" + quote(allow_tags.removeprefix("regexp:"))
-    text += "".join(";ignore=" + quote(glob) for glob in ignore_tags)
-    if platform:
-        text += ";platform=" + platform
-    return parse_policy(text)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from automator.errors import EditError, ManifestError, ReferenceError_
+from automator.manifests.argo.override import add_entries
 from automator.manifests.document import BOM, STR_TAG, compose, decode, value_start
 from automator.manifests.locate import editable_problem
 from automator.manifests.quoting import render
@@ -37,6 +38,10 @@ def edit_file(path: str, data: bytes, changes: Sequence[Change]) -> bytes:
     """``data`` with every change applied, or EditError naming file:line and why."""
     if not changes:
         return data
+    entries = [change for change in changes if change.site.create is not None]
+    if entries:
+        edited = edit_file(path, data, [c for c in changes if c.site.create is None])
+        return add_entries(path, edited, entries)
     try:
         decoded = decode(path, data)
         documents = compose(path, decoded.text)
@@ -77,7 +82,9 @@ def _plan_edit(path: str, change: Change, by_start: dict[int, Scalar]) -> _Edit:
     if problem:
         raise EditError(f"{where}: {problem}")
     try:
-        _check_value(site.part, change.new)
+        if not change.new.startswith(site.prefix):
+            raise ReferenceError_(f"{change.new[:60]!r} lost its {site.prefix!r} prefix")
+        _check_value(site.part, change.new.removeprefix(site.prefix))
     except ReferenceError_ as exc:
         raise EditError(f"{where}: {exc}") from exc
     try:

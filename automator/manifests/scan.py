@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError
+from automator.manifests.argo import ArgoObjects
 from automator.manifests.document import compose, decode, template_key
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.locate import image_scalars, policy_sites
@@ -26,8 +27,11 @@ logger = logging.getLogger(__name__)
 
 MAX_BYTES = 5 << 20
 # a file without one of these words cannot put any scalar under a policy
-_POLICY_WORDS = re.compile(rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/")
+_POLICY_WORDS = re.compile(
+    rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/|argoproj\.io/"
+)
 _FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
+_ARGO_OBJECTS = re.compile(rb"argoproj\.io/")
 _SUFFIXES = (".yaml", ".yml")
 
 
@@ -58,11 +62,25 @@ def _safe_path(path: str) -> bool:
     return ".." not in PurePosixPath(path).parts
 
 
-def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES) -> ScanResult:
-    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes)."""
+def scan_files(
+    files: Iterable[tuple[str, bytes]],
+    *,
+    max_bytes: int = MAX_BYTES,
+    read: Callable[[str], bytes | None] | None = None,
+    repo_url: str | None = None,
+) -> ScanResult:
+    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes).
+
+    ``read`` fetches any file of the repo by path (None when absent): Argo CD Image
+    Updater targets may lie outside ``files``; without it only ``files`` are seen.
+    ``repo_url`` is the repo's Git URL: Argo Applications of other repos are skipped.
+    """
     pending: list[tuple[str, bytes]] = []
     skipped: list[Skip] = []
     flux = FluxObjects()
+    argo = ArgoObjects()
+    seen: dict[str, bytes] = {}
+    listed: list[str] = []
     parsed: dict[str, tuple[str, list[Node]]] = {}
     scanned = parses = 0
     for path, data in files:
@@ -71,6 +89,9 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
                 skipped.append(Skip(path, "not a repo-relative path; refused"))
             continue
         scanned += 1
+        listed.append(path)
+        if read is None:
+            seen[path] = data
         if len(data) > max_bytes:
             skipped.append(Skip(path, f"larger than {max_bytes} bytes"))
             continue
@@ -80,7 +101,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
         if not _POLICY_WORDS.search(data):
             continue  # counted, never parsed: nothing in it names a policy
         parses += 1
-        if _FLUX_OBJECTS.search(data):
+        if _FLUX_OBJECTS.search(data) or _ARGO_OBJECTS.search(data):
             try:
                 parsed[path] = text, documents = _parse(path, data)
             except ManifestError as exc:
@@ -88,6 +109,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
                 continue
             for document in documents:
                 flux.add(document)
+                argo.add(path, document)
         pending.append((path, data))
     sites: list[Site] = []
     for path, data in pending:
@@ -99,6 +121,9 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
             continue
         sites.extend(found)
         skipped.extend(refused)
+    found, refused = argo.sites(read or seen.get, repo_url, listed)
+    sites.extend(found)
+    skipped.extend(refused)
     files_scanned = scanned
     logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
     return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses)

@@ -13,7 +13,7 @@ from automator.write.protocols import Replan, Repository, Writer
 from automator.write.pullrequest import OciLabels, PullRequestWriter
 from automator.write.push import PushWriter
 from automator.write.settings import CommitSettings, GroupResult, PullRequestSettings, Written
-from automator.write.splice import apply_changes, splice, unified_diff
+from automator.write.splice import apply_changes, read_or_none, splice, unified_diff
 
 __all__ = [
     "CommitSettings",
@@ -27,6 +27,7 @@ __all__ = [
     "Writer",
     "Written",
     "apply_changes",
+    "read_or_none",
     "splice",
     "unified_diff",
 ]

@@ -17,6 +17,18 @@ from automator.model import Change, Plan, Skip
 Read = Callable[[str], bytes]
 
 
+def read_or_none(read: Read) -> Callable[[str], bytes | None]:
+    """``read`` that answers None for a path the tree does not hold as a file."""
+
+    def optional(path: str) -> bytes | None:
+        try:
+            return read(path)
+        except (KeyError, ValueError, TypeError):  # missing, or a directory
+            return None
+
+    return optional
+
+
 def splice(plan: Plan, read: Read, *, only: Callable[[Change], bool] | None = None) -> Plan:
     """``plan`` with its changes spliced into the files ``read`` returns.
 
@@ -36,10 +48,15 @@ def apply_changes(
     files: dict[str, bytes] = {}
     kept: list[Change] = []
     refused: list[Skip] = []
+    optional = read_or_none(read)
     for path in sorted({c.site.file for c in changes}):
         mine = [c for c in changes if c.site.file == path]
+        data = optional(path)
+        if data is None and not all(c.site.create for c in mine):
+            refused.append(Skip(path, "not in the repository any more; re-scan", True))
+            continue
         try:
-            files[path] = edit_file(path, read(path), mine)
+            files[path] = edit_file(path, data or b"", mine)
         except EditError as exc:
             refused.append(Skip(path, str(exc), True))
             continue
@@ -51,7 +68,7 @@ def unified_diff(files: Mapping[str, bytes], read: Read) -> str:
     """The diff a commit of ``files`` would carry, as ``git diff`` prints it."""
     out: list[str] = []
     for path, new in sorted(files.items()):
-        old_lines = read(path).decode("utf-8").splitlines(keepends=True)
+        old_lines = (read_or_none(read)(path) or b"").decode("utf-8").splitlines(keepends=True)
         new_lines = new.decode("utf-8").splitlines(keepends=True)
         out.extend(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
     return "".join(out)
