@@ -189,6 +189,58 @@ class Notifications(_Model):
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
+class Rule(_Model):
+    """One policy for every workload container it matches, instead of an annotation on each.
+
+    Rules are tried in order and the first match wins; a workload annotation or a
+    ``# automator:`` marker beats every rule. Fields left empty match anything.
+    """
+
+    name: str | None = None
+    """A name `check` shows for the Sites this rule governs; default ``rules[<index>]``."""
+    paths: list[str] = Field(default_factory=list)
+    """Globs on repo-relative file paths (``*`` within a segment, ``**`` across); a glob
+    also covers everything under a matching directory. Example: ``[apps/**]``."""
+    images: list[str] = Field(default_factory=list)
+    """Globs on the image repository, without tag: ``ghcr.io/acme/*``, ``nginx``."""
+    kinds: list[str] = Field(default_factory=list)
+    """Workload kinds, e.g. ``[Deployment, StatefulSet]``."""
+    namespaces: list[str] = Field(default_factory=list)
+    """``metadata.namespace`` values; a manifest without one matches only an empty list."""
+    containers: list[str] = Field(default_factory=list)
+    """Container name globs, e.g. ``[api, "*-sidecar"]``."""
+    policy: str
+    """The policy, as in an annotation (``semver:^1``), or ``off`` to leave what matches alone
+    (an exception written before a broader rule)."""
+    options: dict[str, str | bool | int] = Field(default_factory=dict)
+    """Policy options appended after ``;``: ``{min-age: 24h, pin-digest: true}``; ``true``
+    writes the bare option name, ``false`` leaves it out."""
+
+    @model_validator(mode="after")
+    def _policy_parses(self) -> Rule:
+        import policies
+
+        if self.policy.strip() == "off":
+            if self.options:
+                raise ValueError("policy off takes no options; remove them")
+            return self
+        try:
+            policies.parse_policy(self.policy_text())
+        except policies.PolicyError as exc:
+            raise ValueError(f"{exc}; write a policy such as semver:~1.4") from exc
+        return self
+
+    def policy_text(self) -> str:
+        """The policy with its options: ``semver:^1;min-age=24h;pin-digest``."""
+        text = self.policy.strip()
+        for key, value in self.options.items():
+            if value is True:
+                text += f";{key}"
+            elif value is not False:
+                text += f";{key}={value}"
+        return text
+
+
 class Config(_Model):
     """The whole of ``automator.yaml``."""
 
@@ -202,6 +254,9 @@ class Config(_Model):
     log_format: Literal["auto", "json", "text"] = "auto"
     webhooks: Webhooks | None = None
     notifications: Notifications = Field(default_factory=Notifications)
+    rules: list[Rule] = Field(default_factory=list)
+    """Policies for many workload containers at once, tried in order (first match wins);
+    annotations and markers beat them. See docs/config.md#rules."""
 
     @field_validator("interval")
     @classmethod

@@ -38,6 +38,7 @@ class Site:
     origin: str  # where the policy came from: annotation, marker, flux-v1, imagepolicy
     workload: str = ""  # "Deployment/api" when the Site is in a workload
     container: str = ""  # container name when the Site is a container image
+    governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
 
     @property
     def where(self) -> str:
@@ -70,6 +71,8 @@ class Skip:
     where: str  # "file:line" or "file" or an image name
     reason: str
     error: bool = False  # True when a person must act (unreachable registry, bad policy)
+    site: Site | None = None  # the Site left alone, when the skip is about one
+    mistake: bool = False  # a slip in the config repo that ``automator check`` refuses
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     skipped: tuple[Skip, ...] = ()
     sites: int = 0
+    current: tuple[Site, ...] = ()  # Sites already at the tag their policy picks
     files: dict[str, bytes] = field(default_factory=dict, compare=False)
 
     @property

@@ -10,6 +10,7 @@ decides; the write stage applies (``automator.write``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import policies
@@ -36,14 +37,19 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
     """
     changes: list[Change] = []
+    current: list[Site] = []
     skips = list(skipped)
     for site in sites:
         outcome = decide(site, catalog)
         if isinstance(outcome, Change):
             changes.append(outcome)
-        elif outcome is not None:
-            skips.append(outcome)
-    return Plan(changes=tuple(changes), skipped=tuple(skips), sites=len(sites))
+        elif outcome is None:
+            current.append(site)
+        else:
+            skips.append(replace(outcome, site=site))
+    return Plan(
+        changes=tuple(changes), skipped=tuple(skips), sites=len(sites), current=tuple(current)
+    )
 
 
 def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
@@ -51,7 +57,7 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
-        return Skip(site.where, f"policy {site.policy!r}: {exc}", True)
+        return Skip(site.where, policy_problem(site.policy, exc), True)
     found = catalog.candidates(site.image, created=policy.needs_created, platform=policy.platform)
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
@@ -74,6 +80,13 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
+
+
+def policy_problem(policy: str, exc: policies.PolicyError) -> str:
+    """``policy 'x': <what is wrong>``, naming the policy once however the error was worded."""
+    message = str(exc)
+    prefix = f"policy {policy!r}: "
+    return message if message.startswith(prefix) else prefix + message
 
 
 def _new_value(site: Site, image: ImageRef) -> str:

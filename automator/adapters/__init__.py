@@ -23,7 +23,13 @@ from pathlib import Path
 
 from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
 from automator.adapters.registries import registry_client, registry_settings
-from automator.adapters.sources import git_auth, open_repo, repositories, source_settings
+from automator.adapters.sources import (
+    git_auth,
+    open_repo,
+    repositories,
+    rules,
+    source_settings,
+)
 from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
 from automator.catalog import Registry, RegistryCatalog
 from automator.config import Config
@@ -68,7 +74,7 @@ def engine(
     client = registry if registry is not None else registry_client(config, state_dir)
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s) for s in config.sources),
+            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
             write=write_settings(config),
@@ -84,7 +90,7 @@ def scanner(config: Config, state_dir: Path) -> Engine:
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s) for s in config.sources),
+            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(RegistryClient([])),
             write=WriteSettings("dry-run", commit),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -20,6 +20,7 @@ from automator.errors import ManifestError
 from automator.manifests.document import compose, decode, template_key
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.locate import image_scalars, policy_sites
+from automator.manifests.rules import Rule
 from automator.model import Site, Skip
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 MAX_BYTES = 5 << 20
 # a file without one of these words cannot put any scalar under a policy
 _POLICY_WORDS = re.compile(rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/")
+# with rules, any file with a container image may hold a Site
+_RULED_WORDS = re.compile(_POLICY_WORDS.pattern + rb"|image")
 _FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
 _SUFFIXES = (".yaml", ".yml")
 
@@ -58,8 +61,14 @@ def _safe_path(path: str) -> bool:
     return ".." not in PurePosixPath(path).parts
 
 
-def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES) -> ScanResult:
-    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes)."""
+def scan_files(
+    files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES, rules: Sequence[Rule] = ()
+) -> ScanResult:
+    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes).
+
+    ``rules`` (from automator.yaml) govern the workload containers no annotation covers.
+    """
+    words = _RULED_WORDS if rules else _POLICY_WORDS
     pending: list[tuple[str, bytes]] = []
     skipped: list[Skip] = []
     flux = FluxObjects()
@@ -77,7 +86,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
         if b"\x00" in data[:8192]:
             skipped.append(Skip(path, "binary content (NUL byte)"))
             continue
-        if not _POLICY_WORDS.search(data):
+        if not words.search(data):
             continue  # counted, never parsed: nothing in it names a policy
         parses += 1
         if _FLUX_OBJECTS.search(data):
@@ -93,7 +102,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
     for path, data in pending:
         try:
             text, documents = parsed.pop(path) if path in parsed else _parse(path, data)
-            found, refused = policy_sites(path, text, documents, flux)
+            found, refused = policy_sites(path, text, documents, flux, rules)
         except ManifestError as exc:
             skipped.append(_skip(path, exc))
             continue
@@ -138,8 +147,9 @@ def check_report(result: ScanResult) -> list[str]:
     """``automator check``: one line per Site and per Skip, in file order."""
     rows: list[tuple[str, int, str]] = []
     for site in result.sites:
+        origin = site.governed_by if site.origin == "rule" else site.origin
         rows.append(
-            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({site.origin})")
+            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({origin})")
         )
     for skip in result.skipped:
         file, _, line = skip.where.rpartition(":")
