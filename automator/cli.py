@@ -192,24 +192,30 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
     """Print the diff that `run` would commit; push nothing.
 
     The diff on stdout applies with `git apply`; the table of changes and the
-    skipped files go to stderr. On a terminal the diff is coloured.
+    skipped files go to stderr. On a terminal the diff is coloured. --output json
+    prints one document (schema: docs/plan.schema.json, "version": 1) listing
+    every Site, changed or not. Either way the last line on stderr sums it up.
+
+    \b
+    Exit status:
+      0  planned, whether or not anything changes
+      1  a configuration or usage error; nothing was planned
+      2  some Sites or sources failed while the others were planned
 
     \b
     Examples:
       automator plan --config automator.yaml
       automator plan --config automator.yaml > update.patch
-      automator plan --config automator.yaml --output json | jq '.sources[].changes'
+      automator plan --output json | jq '.sources[].sites[] | select(.status == "changed")'
     """
-    from automator.terminal import change_table, coloured_diff, outcome_json
+    from automator.plandoc import failed, plan_document, summary_line
+    from automator.terminal import change_table, coloured_diff
 
     config = _load(config_path, state_dir=state_dir)
     engine = adapters.engine(config, Path(config.state_dir), registry=_registry(config))
     outcomes, failures = engine.reconcile_all(dry_run=True)
+    document = plan_document(outcomes, failures)
     if output == "json":
-        document = {
-            "sources": [outcome_json(o) for o in outcomes],
-            "failures": [{"source": name, "error": str(exc)} for name, exc in failures],
-        }
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(change_table(outcomes), err=True, nl=False)
@@ -217,15 +223,17 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
         for skip in outcome.plan.skipped:
             click.echo(f"# {outcome.source}: skipped {skip.where}: {skip.reason}", err=True)
         if outcome.plan.empty:
-            click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
+            if not outcome.plan.errors:
+                click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
             continue
         assert outcome.snapshot is not None
         diff = unified_diff(outcome.plan.files, outcome.snapshot.read)
         click.echo(coloured_diff(diff), nl=False)
-    for name, exc in failures:
-        logger.error("%s: %s", name, exc)
-    if failures or any(o.plan.errors for o in outcomes):
-        raise SystemExit(1)
+    for name, exc in failures if output == "text" else ():
+        click.echo(f"# {name}: failed: {exc}", err=True)
+    click.echo(f"automator: {summary_line(document)}", err=True)
+    if failed(document):
+        raise SystemExit(2)
 
 
 @cli.command()
