@@ -32,7 +32,7 @@ from automator.config import (
 )
 from automator.errors import AutomatorError
 from automator.logs import setup_logging
-from automator.manifests import check_report
+from automator.manifests import check_errors, check_report
 from automator.reference import parse_reference
 from automator.write import unified_diff
 
@@ -240,12 +240,30 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
 @CONFIG_OPTION
 @STATE_OPTION
 def check(config_path: Path, state_dir: Path | None) -> None:
-    """List every image Site found, and every annotation or marker left unresolved."""
+    """List every image Site found and the policy that governs it, and refuse mistakes.
+
+    Each Site's line ends with where its policy came from: (annotation), (marker),
+    (rule <name>), (imagepolicy), (flux-v1). Mistakes (a policy that does not parse,
+    an annotation on the pod template or naming no container, a marker that governs
+    no image) are one line each on stderr, with what to do; then check exits 1.
+
+    \b
+    Example:
+      automator check --config automator.yaml
+    """
     config = _load(config_path, state_dir=state_dir)
     engine = adapters.scanner(config, Path(config.state_dir))
+    mistakes = 0
     for source in engine.sources:
-        for line in check_report(engine.scan(source.name)):
+        result = engine.scan(source.name)
+        for line in check_report(result):
             click.echo(f"{source.name}: {line}")
+        for line in check_errors(result):
+            click.echo(f"automator: error: {source.name}: {line}", err=True)
+            mistakes += 1
+    if mistakes:
+        click.echo(f"automator: check: {mistakes} mistakes; fix them and run check again", err=True)
+        raise SystemExit(1)
 
 
 @cli.group("config")

@@ -72,7 +72,7 @@ class Skip:
     reason: str
     error: bool = False  # True when a person must act (unreachable registry, bad policy)
     site: Site | None = None  # the Site left alone, when the skip is about one
-    mistake: bool = False  # a slip in the config repo that ``automator check`` refuses
+    fix: str = ""  # set for a slip in the config repo, which ``check`` refuses: what to do
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import policies
 from automator.errors import AutomatorError, ReferenceError_
+from automator.manifests import policy_problem
 from automator.model import Change, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 
@@ -80,13 +81,6 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
-
-
-def policy_problem(policy: str, exc: policies.PolicyError) -> str:
-    """``policy 'x': <what is wrong>``, naming the policy once however the error was worded."""
-    message = str(exc)
-    prefix = f"policy {policy!r}: "
-    return message if message.startswith(prefix) else prefix + message
 
 
 def _new_value(site: Site, image: ImageRef) -> str:

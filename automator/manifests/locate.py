@@ -32,8 +32,9 @@ class Found:
     sites: dict[int, Site] = field(default_factory=dict)
     skipped: list[Skip] = field(default_factory=list)
 
-    def refuse(self, line: int, reason: str, *, mistake: bool = False) -> None:
-        self.skipped.append(Skip(f"{self.path}:{line}", reason, mistake=mistake))
+    def refuse(self, line: int, reason: str, *, fix: str = "") -> None:
+        """Leave ``line`` alone; ``fix`` says what to do when it is a slip ``check`` refuses."""
+        self.skipped.append(Skip(f"{self.path}:{line}", reason, fix=fix))
 
     def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
@@ -44,7 +45,7 @@ class Found:
         try:
             image = image_for(scalar, part, extra.pop("fallback_name", None))
         except ManifestError as exc:
-            self.refuse(scalar.line, str(exc), mistake=True)
+            self.refuse(scalar.line, str(exc), fix="give the policy a scalar that holds an image")
             return
         previous = self.sites.get(scalar.start)  # a marker keeps the annotation's workload
         workload = extra.get("workload") or (previous.workload if previous else "")
@@ -119,7 +120,7 @@ def _structural_part(scalar: Scalar) -> Part | None:
 def _annotated(found: Found, document: Node, walked: list[Scalar], rules: Sequence[Rule]) -> None:
     listed, strays = containers(document)
     for stray in strays:
-        found.refuse(stray.line, stray.reason, mistake=stray.mistake)
+        found.refuse(stray.line, stray.reason, fix=stray.fix)
     if not listed:
         return
     by_node = {id(scalar.node): scalar for scalar in walked}
@@ -175,7 +176,7 @@ def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects 
         if not before:
             found.refuse(
                 marker.line, "marker is not on the same line as a scalar value",
-                mistake=True,
+                fix="put it at the end of the line that holds the image",
             )  # fmt: skip
             continue
         _mark(found, marker, max(before, key=lambda scalar: scalar.end), flux)
@@ -186,7 +187,7 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
         if not marker.body:
             found.refuse(
                 marker.line, "'# automator:' marker names no policy",
-                mistake=True,
+                fix="write a policy after 'automator:', or off",
             )  # fmt: skip
             return
         if marker.body.strip() == OFF:
@@ -198,7 +199,7 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     if marker.part is None:
         found.refuse(
             marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest",
-            mistake=True,
+            fix="end the marker with :tag, :name or :digest, or nothing for the whole image",
         )  # fmt: skip
         return
     if flux is None:  # locating only: the policy does not matter
@@ -207,6 +208,7 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     try:
         target = flux.resolve(marker.body)
     except ManifestError as exc:
-        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", mistake=True)
+        fix = "check the ImagePolicy's namespace and name"
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", fix=fix)
         return
     found.offer(scalar, marker.part, target.policy, "imagepolicy", fallback_name=target.image)

@@ -141,20 +141,3 @@ def _skip(path: str, exc: ManifestError) -> Skip:
     if match is None:
         return Skip(path, str(exc))
     return Skip(path + (match.group(1) or ""), str(exc)[match.end() :])
-
-
-def check_report(result: ScanResult) -> list[str]:
-    """``automator check``: one line per Site and per Skip, in file order."""
-    rows: list[tuple[str, int, str]] = []
-    for site in result.sites:
-        origin = site.governed_by if site.origin == "rule" else site.origin
-        rows.append(
-            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({origin})")
-        )
-    for skip in result.skipped:
-        file, _, line = skip.where.rpartition(":")
-        if not line.isdigit():
-            file, line = skip.where, "0"
-        rows.append((file, int(line), f"{skip.where}  SKIPPED  {skip.reason}"))
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return [row[2] for row in rows]

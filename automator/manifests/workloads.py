@@ -58,7 +58,7 @@ class Stray:
 
     line: int
     reason: str
-    mistake: bool = True  # every stray is a slip ``automator check`` refuses
+    fix: str  # what to do about it (every stray is a slip ``automator check`` refuses)
 
 
 def containers(document: Node) -> tuple[list[Container], list[Stray]]:
@@ -146,13 +146,18 @@ def _strays(annotations: dict[str, tuple[str, int]], names: set[str]) -> list[St
         if container is None:
             continue
         if container not in names:
-            strays.append(Stray(line, f"{key} names no container of this workload"))
+            known = ", ".join(sorted(names)) or "none"
+            fix = f"name one of its containers ({known})"
+            strays.append(Stray(line, f"{key} names no container of this workload", fix))
         elif key.startswith(OUR_PREFIX) and not value.strip():
-            strays.append(Stray(line, f"{key} is empty; write a policy such as semver:~1.4"))
+            reason = f"{key} is empty; write a policy such as semver:~1.4"
+            strays.append(Stray(line, reason, "write a policy, or off"))
         elif not key.startswith(OUR_PREFIX) and not automated:
-            strays.append(Stray(line, f'{key} has no effect without fluxcd.io/automated: "true"'))
+            reason = f'{key} has no effect without fluxcd.io/automated: "true"'
+            strays.append(Stray(line, reason, "add that annotation, or remove this one"))
     if OUR_PREFIX in annotations and not annotations[OUR_PREFIX][0].strip():
-        strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty"))
+        fix = "write a policy such as semver:~1.4, or off"
+        strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty", fix))
     return strays
 
 
@@ -160,8 +165,8 @@ def _misplaced(workload: str, template_metadata: Node | None) -> list[Stray]:
     """Our annotations on the pod template's metadata: a common slip that governs nothing."""
     found = _annotations(mapping_get(template_metadata, "annotations"))
     return [
-        Stray(line, f"{key} is on the pod template of {workload}; move it to the"
-              " workload's own metadata.annotations")
+        Stray(line, f"{key} is on the pod template of {workload}, where it governs nothing",
+              f"move it to {workload}'s own metadata.annotations")
         for key, (_, line) in found.items()
         if key == OUR_PREFIX or key.startswith(f"{OUR_PREFIX}.")
     ]  # fmt: skip
