@@ -51,6 +51,7 @@ __all__ = [
     "registry_client",
     "registry_settings",
     "reporter",
+    "rules",
     "scanner",
     "signer",
     "source_settings",
