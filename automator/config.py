@@ -28,6 +28,7 @@ from pydantic import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from automator.config_paths import resolve_paths
 from automator.errors import ConfigError
 from automator.notify import EVENTS, Event
 
@@ -329,7 +330,10 @@ def _check_override(data: dict[str, Any], key: str, origin: str) -> None:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate ``path``; raise ConfigError with the key path on any problem."""
+    """Read and validate ``path``; raise ConfigError with the key path on any problem.
+
+    Relative paths in it (source urls, ``*_file`` keys, ...) are read from its directory.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -348,6 +352,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' key at the top")
+    data = resolve_paths(data, path.absolute().parent, str(path))
     return parse_config(data, origin=str(path))
 
 
