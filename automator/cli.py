@@ -30,7 +30,7 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.errors import AutomatorError
+from automator.errors import AutomatorError, ConfigError
 from automator.logs import setup_logging
 from automator.manifests import check_errors, check_report
 from automator.reference import parse_reference
@@ -264,6 +264,38 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     if mistakes:
         click.echo(f"automator: check: {mistakes} mistakes; fix them and run check again", err=True)
         raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("repo", default=".")
+@CONFIG_OPTION
+@click.option("--name", default="fleet", show_default=True, help="The source's name.")
+@click.option("--branch", default=None, help="The branch to follow [default: HEAD's, or main].")
+def init(repo: str, config_path: Path, name: str, branch: str | None) -> None:
+    """Scan REPO (a directory or a Git URL) and write a starter automator.yaml.
+
+    The starter names the source, every registry an image comes from, and a rule
+    per major version so each image follows the newest release of its major.
+    An existing file is never overwritten.
+
+    \b
+    Examples:
+      automator init                       # the repo in this directory
+      automator init ../fleet --config ../fleet-automator.yaml
+      automator init https://github.com/acme/fleet.git --branch main
+    """
+    from automator.initrepo import read_repo
+    from automator.starter import starter_config, survey
+
+    if config_path.exists():
+        raise ConfigError(
+            f"{config_path}: exists, and init never overwrites it;"
+            " pass --config with another path, or remove it"
+        )
+    files, url, found_branch = read_repo(repo, config_path, branch)
+    text = starter_config(survey(files), url=url, name=name, branch=found_branch)
+    config_path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {config_path}; next: automator check --config {config_path}")
 
 
 @cli.group("config")
