@@ -315,6 +315,14 @@ def config_schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+@config_group.command("reference")
+def config_reference() -> None:
+    """Print the Markdown reference of every key (docs/config.md is this output)."""
+    from automator.configdoc import reference
+
+    click.echo(reference(json_schema()), nl=False)
+
+
 @config_group.command("validate")
 @CONFIG_OPTION
 def config_validate(config_path: Path) -> None:
