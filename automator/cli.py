@@ -31,9 +31,9 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
-from automator.errors import AutomatorError
+from automator.errors import AutomatorError, ConfigError
 from automator.logs import setup_logging
-from automator.manifests import ScanResult, check_report
+from automator.manifests import ScanResult, check_errors, check_report
 from automator.model import Skip
 from automator.reference import parse_reference
 from automator.registry.hosts import RegistryHosts
@@ -195,24 +195,30 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
     """Print the diff that `run` would commit; push nothing.
 
     The diff on stdout applies with `git apply`; the table of changes and the
-    skipped files go to stderr. On a terminal the diff is coloured.
+    skipped files go to stderr. On a terminal the diff is coloured. --output json
+    prints one document (schema: docs/plan.schema.json, "version": 1) listing
+    every Site, changed or not. Either way the last line on stderr sums it up.
+
+    \b
+    Exit status:
+      0  planned, whether or not anything changes
+      1  a configuration or usage error; nothing was planned
+      2  some Sites or sources failed while the others were planned
 
     \b
     Examples:
       automator plan --config automator.yaml
       automator plan --config automator.yaml > update.patch
-      automator plan --config automator.yaml --output json | jq '.sources[].changes'
+      automator plan --output json | jq '.sources[].sites[] | select(.status == "changed")'
     """
-    from automator.terminal import change_table, coloured_diff, outcome_json
+    from automator.plandoc import failed, plan_document, summary_line
+    from automator.terminal import change_table, coloured_diff
 
     config = _load(config_path, state_dir=state_dir)
     engine = adapters.engine(config, Path(config.state_dir), registry=_registry(config))
     outcomes, failures = engine.reconcile_all(dry_run=True)
+    document = plan_document(outcomes, failures)
     if output == "json":
-        document = {
-            "sources": [outcome_json(o) for o in outcomes],
-            "failures": [{"source": name, "error": str(exc)} for name, exc in failures],
-        }
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(change_table(outcomes), err=True, nl=False)
@@ -220,28 +226,80 @@ def plan(config_path: Path, state_dir: Path | None, output: str) -> None:
         for skip in outcome.plan.skipped:
             click.echo(f"# {outcome.source}: skipped {skip.where}: {skip.reason}", err=True)
         if outcome.plan.empty:
-            click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
+            if not outcome.plan.errors:
+                click.echo(f"# {outcome.source}: up to date ({outcome.plan.sites} sites)", err=True)
             continue
         assert outcome.snapshot is not None
         diff = unified_diff(outcome.plan.files, outcome.snapshot.read)
         click.echo(coloured_diff(diff), nl=False)
-    for name, exc in failures:
-        logger.error("%s: %s", name, exc)
-    if failures or any(o.plan.errors for o in outcomes):
-        raise SystemExit(1)
+    for name, exc in failures if output == "text" else ():
+        click.echo(f"# {name}: failed: {exc}", err=True)
+    click.echo(f"automator: {summary_line(document)}", err=True)
+    if failed(document):
+        raise SystemExit(2)
 
 
 @cli.command()
 @CONFIG_OPTION
 @STATE_OPTION
 def check(config_path: Path, state_dir: Path | None) -> None:
-    """List every image Site found, and every annotation or marker left unresolved."""
+    """List every image Site found and the policy that governs it, and refuse mistakes.
+
+    Each Site's line ends with where its policy came from: (annotation), (marker),
+    (rule <name>), (imagepolicy), (flux-v1). Mistakes (a policy that does not parse,
+    an annotation on the pod template or naming no container, a marker that governs
+    no image) are one line each on stderr, with what to do; then check exits 1.
+
+    \b
+    Example:
+      automator check --config automator.yaml
+    """
     config = _load(config_path, state_dir=state_dir)
     engine = adapters.scanner(config, Path(config.state_dir))
     hosts = adapters.registry_hosts(config)
+    mistakes = 0
     for source in engine.sources:
-        for line in check_report(_unlisted_skipped(engine.scan(source.name), hosts)):
+        result = _unlisted_skipped(engine.scan(source.name), hosts)
+        for line in check_report(result):
             click.echo(f"{source.name}: {line}")
+        for line in check_errors(result):
+            click.echo(f"automator: error: {source.name}: {line}", err=True)
+            mistakes += 1
+    if mistakes:
+        click.echo(f"automator: check: {mistakes} mistakes; fix them and run check again", err=True)
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("repo", default=".")
+@CONFIG_OPTION
+@click.option("--name", default="fleet", show_default=True, help="The source's name.")
+@click.option("--branch", default=None, help="The branch to follow [default: HEAD's, or main].")
+def init(repo: str, config_path: Path, name: str, branch: str | None) -> None:
+    """Scan REPO (a directory or a Git URL) and write a starter automator.yaml.
+
+    The starter names the source, every registry an image comes from, and a rule
+    per major version so each image follows the newest release of its major.
+    An existing file is never overwritten.
+
+    \b
+    Examples:
+      automator init                       # the repo in this directory
+      automator init ../fleet --config ../fleet-automator.yaml
+      automator init https://github.com/acme/fleet.git --branch main
+    """
+    from automator.initrepo import read_repo
+    from automator.starter import starter_config, survey
+
+    if config_path.exists():
+        raise ConfigError(
+            f"{config_path}: exists, and init never overwrites it;"
+            " pass --config with another path, or remove it"
+        )
+    files, url, found_branch = read_repo(repo, config_path, branch)
+    text = starter_config(survey(files), url=url, name=name, branch=found_branch)
+    config_path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {config_path}; next: automator check --config {config_path}")
 
 
 def _unlisted_skipped(scan: ScanResult, hosts: RegistryHosts) -> ScanResult:
@@ -267,6 +325,14 @@ def config_group() -> None:
 def config_schema() -> None:
     """Print the JSON Schema of automator.yaml (for editors and CI)."""
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@config_group.command("reference")
+def config_reference() -> None:
+    """Print the Markdown reference of every key (docs/config.md is this output)."""
+    from automator.configdoc import reference
+
+    click.echo(reference(json_schema()), nl=False)
 
 
 @config_group.command("validate")

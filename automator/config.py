@@ -4,8 +4,9 @@ Every error names the key path and says what to do, in one line:
 ``automator.yaml: sources[0].branch: field required; add it``.
 Secrets are never in this file: it names environment variables or files.
 
-One module, a little over 300 lines, because the models are the schema: the JSON
-Schema editors use is generated from all of them at once. Only ``cli`` and
+One module, over 400 lines, because the models are the schema: the JSON Schema
+editors use is generated from all of them at once, and each field's docstring is
+its description there (and in docs/config.md). Only ``cli`` and
 ``adapters`` import it; every other module gets frozen settings built from it.
 """
 
@@ -28,6 +29,7 @@ from pydantic import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from automator.config_paths import resolve_paths
 from automator.errors import ConfigError
 from automator.notify import EVENTS, Event
 
@@ -35,32 +37,49 @@ _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SourceAuth(_Model):
     """Credentials for a Git remote, by reference: env variables or files."""
 
-    token_env: str | None = None  # HTTPS token (GitHub, GitLab, Gitea)
+    token_env: str | None = None
+    """Environment variable holding an HTTPS token (GitHub, GitLab, Gitea). Example: GIT_TOKEN."""
     token_file: str | None = None
-    username: str | None = None  # with a token: x-access-token (GitHub), oauth2 (GitLab)
+    """File holding an HTTPS token (a mounted Secret); relative to automator.yaml's directory."""
+    username: str | None = None
+    """HTTPS user name; with a token the default is x-access-token (GitHub); GitLab wants oauth2."""
     password_env: str | None = None
+    """Environment variable holding an HTTPS password."""
     password_file: str | None = None
+    """File holding an HTTPS password."""
     ssh_key_file: str | None = None
+    """Private key for ssh:// and scp-like remotes (git@host:path)."""
     ssh_passphrase_env: str | None = None
+    """Environment variable holding the SSH key's passphrase, if it has one."""
     known_hosts_file: str | None = None
-    accept_unknown_hosts: bool = False  # let in an SSH host missing from known_hosts
-    ca_file: str | None = None  # extra CA certificates (PEM) for HTTPS
+    """known_hosts file the SSH server's key must be in."""
+    accept_unknown_hosts: bool = False
+    """Let in an SSH host missing from known_hosts (default false; for tests, not production)."""
+    ca_file: str | None = None
+    """Extra CA certificates (PEM) to trust for an HTTPS remote."""
 
 
 class Source(_Model):
     """A config repo: where to read manifests and where to write back."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """A name for logs, metrics and `check` output: letters, digits, ``.``, ``_``, ``-``."""
     url: str
+    """The Git remote: https://, ssh://, git://, file://, scp-like, or a local path (relative to
+    automator.yaml's directory)."""
     branch: str = "main"
+    """The branch read and written back to (default main)."""
     paths: list[str] = Field(default_factory=lambda: ["."])
+    """Directories (or files) under the repository root to scan; default the whole repo.
+    Example: [clusters/production, apps]."""
     auth: SourceAuth | None = None
+    """Credentials for the remote, as names of env variables or files (never the secret itself)."""
     git_deadline_seconds: float = Field(default=300.0, gt=0)
     """The longest one fetch, push or branch listing of this remote may take in all,
     however slowly the server answers (each read also has its own 30 s timeout).
@@ -79,17 +98,28 @@ class Signing(_Model):
     """Sign commits with an SSH key (SSHSIG, as ssh-keygen does) or a GPG key."""
 
     ssh_key_file: str | None = None
+    """SSH private key that signs commits (SSHSIG, as `git commit -S` with gpg.format ssh)."""
     ssh_passphrase_env: str | None = None
-    gpg_key: str | None = None  # key id or fingerprint in the gpg keyring
+    """Environment variable holding that key's passphrase, if any."""
+    gpg_key: str | None = None
+    """Key id or fingerprint in the gpg keyring that signs commits."""
     gpg_home: str | None = None
+    """GNUPGHOME for gpg_key (default gpg's own)."""
 
 
 class Commit(_Model):
+    """The commits automator makes: who, what message, signed or not."""
+
     author: str = "automator <automator@localhost>"
-    committer: str | None = None  # default: the author
-    message_template: str | None = None  # $subject, $changes, $count, $images, $files
-    skip_ci: bool = False  # append [skip ci]
+    """Author of automator's commits, ``Name <email>``."""
+    committer: str | None = None
+    """Committer, ``Name <email>``; default the author."""
+    message_template: str | None = None
+    """Commit message template; placeholders $subject, $changes, $count, $images, $files."""
+    skip_ci: bool = False
+    """Append [skip ci] to commit messages (default false)."""
     sign: Signing | None = None
+    """Sign commits with an SSH or a GPG key; unsigned when absent."""
 
     @field_validator("author", "committer")
     @classmethod
@@ -115,20 +145,36 @@ class Forge(_Model):
     """Where pull requests are opened (write.mode: pull-request)."""
 
     kind: Literal["github", "gitlab", "gitea", "forgejo"]
-    repository: str  # OWNER/NAME; on GitLab also a numeric project id or group/project
-    api_url: str | None = None  # default: the public service of ``kind``
+    """The forge's API: github, gitlab, gitea or forgejo."""
+    repository: str
+    """OWNER/NAME; on GitLab also a numeric project id or group/subgroup/project."""
+    api_url: str | None = None
+    """API base URL; default the public service of ``kind``. Set it for GitHub Enterprise
+    or a self-hosted GitLab, Gitea or Forgejo."""
     token_env: str | None = None
+    """Environment variable holding the API token."""
     token_file: str | None = None
+    """File holding the API token."""
     labels: list[str] = Field(default_factory=list)
+    """Labels put on every pull request, e.g. [dependencies]."""
     auto_merge: bool = False
-    max_wait: float = Field(default=60.0, ge=0)  # seconds a rate limit may be waited out
+    """Ask the forge to merge the pull request once its checks pass (default false)."""
+    max_wait: float = Field(default=60.0, ge=0)
+    """Seconds a rate limit may be waited out before the call fails (default 60)."""
 
 
 class Write(_Model):
+    """How changes reach the config repo."""
+
     mode: Literal["push", "pull-request", "dry-run"] = "push"
+    """push: commit to the branch (default); pull-request: a branch and a pull request per
+    group; dry-run: plan and write nothing."""
     group: Literal["all", "image", "workload", "directory"] = "all"
+    """pull-request mode: one PR for all changes, or one per image, workload or directory."""
     commit: Commit = Field(default_factory=Commit)
+    """Author, message and signing of the commits."""
     forge: Forge | None = None
+    """Where pull requests are opened; required by mode pull-request."""
 
     @model_validator(mode="after")
     def _forge_for_pull_requests(self) -> Write:
@@ -204,11 +250,17 @@ class Registry(_Model):
 class Webhooks(_Model):
     """Push webhooks from registries: who may send them and how much."""
 
-    secret_env: str | None = None  # the shared secret or HMAC key, from the environment
-    secret_file: str | None = None  # ... or from a file (a mounted Kubernetes Secret)
+    secret_env: str | None = None
+    """Environment variable holding the shared secret or HMAC key senders must present."""
+    secret_file: str | None = None
+    """... or a file holding it (a mounted Kubernetes Secret). Set exactly one."""
     max_body_bytes: int = Field(default=1_048_576, gt=0, le=16_777_216)
-    requests_per_second: float = Field(default=10.0, gt=0)  # per sender, refilled continuously
-    burst: int = Field(default=100, ge=1)  # per sender
+    """Larger bodies get 413 unread (default 1 MiB, at most 16 MiB)."""
+    requests_per_second: float = Field(default=10.0, gt=0)
+    """Deliveries per second per sender address, refilled continuously; over it, 429
+    (default 10)."""
+    burst: int = Field(default=100, ge=1)
+    """Deliveries a sender may make at once before the rate applies (default 100)."""
 
     @model_validator(mode="after")
     def _one_secret(self) -> Webhooks:
@@ -221,8 +273,11 @@ class NotifyTarget(_Model):
     """One notification endpoint; its URL is a secret, so it comes from env or a file."""
 
     url_env: str | None = None
+    """Environment variable holding the endpoint URL (a secret)."""
     url_file: str | None = None
+    """... or a file holding it. Set exactly one."""
     events: list[Event] = Field(default_factory=lambda: list(EVENTS))
+    """Which events are sent: commit, pull-request, failure (default all)."""
 
     @model_validator(mode="after")
     def _one_url(self) -> NotifyTarget:
@@ -234,31 +289,99 @@ class NotifyTarget(_Model):
 class Notifications(_Model):
     """Where to say that a commit, a pull request or a failure happened."""
 
-    slack: NotifyTarget | None = None  # a Slack incoming webhook
-    webhook: NotifyTarget | None = None  # any endpoint that takes a JSON POST
+    slack: NotifyTarget | None = None
+    """A Slack incoming webhook."""
+    webhook: NotifyTarget | None = None
+    """Any endpoint that takes a JSON POST."""
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """Seconds one notification may take before it is given up (default 5, at most 60)."""
+
+
+class Rule(_Model):
+    """One policy for every workload container it matches, instead of an annotation on each.
+
+    Rules are tried in order and the first match wins; a workload annotation or a
+    ``# automator:`` marker beats every rule. Fields left empty match anything.
+    """
+
+    name: str | None = None
+    """A name `check` shows for the Sites this rule governs; default ``rules[<index>]``."""
+    paths: list[str] = Field(default_factory=list)
+    """Globs on repo-relative file paths (``*`` within a segment, ``**`` across); a glob
+    also covers everything under a matching directory. Example: ``[apps/**]``."""
+    images: list[str] = Field(default_factory=list)
+    """Globs on the image repository, without tag: ``ghcr.io/acme/*``, ``nginx``."""
+    kinds: list[str] = Field(default_factory=list)
+    """Workload kinds, e.g. ``[Deployment, StatefulSet]``."""
+    namespaces: list[str] = Field(default_factory=list)
+    """``metadata.namespace`` values; a manifest without one matches only an empty list."""
+    containers: list[str] = Field(default_factory=list)
+    """Container name globs, e.g. ``[api, "*-sidecar"]``."""
+    policy: str
+    """The policy, as in an annotation (``semver:^1``), or ``off`` to leave what matches alone
+    (an exception written before a broader rule)."""
+    options: dict[str, str | bool | int] = Field(default_factory=dict)
+    """Policy options appended after ``;``: ``{min-age: 24h, pin-digest: true}``; ``true``
+    writes the bare option name, ``false`` leaves it out."""
+
+    @model_validator(mode="after")
+    def _policy_parses(self) -> Rule:
+        import policies
+
+        if self.policy.strip() == "off":
+            if self.options:
+                raise ValueError("policy off takes no options; remove them")
+            return self
+        try:
+            policies.parse_policy(self.policy_text())
+        except policies.PolicyError as exc:
+            raise ValueError(f"{exc}; write a policy such as semver:~1.4") from exc
+        return self
+
+    def policy_text(self) -> str:
+        """The policy with its options: ``semver:^1;min-age=24h;pin-digest``."""
+        text = self.policy.strip()
+        for key, value in self.options.items():
+            if value is True:
+                text += f";{key}"
+            elif value is not False:
+                text += f";{key}={value}"
+        return text
 
 
 class Config(_Model):
     """The whole of ``automator.yaml``."""
 
     sources: list[Source] = Field(min_length=1)
+    """The config repos to keep up to date (at least one)."""
     write: Write = Field(default_factory=Write)
+    """How changes are written back: push, pull requests, or not at all."""
     registries: list[Registry] = Field(default_factory=list)
+    """How to reach each registry host: credentials, TLS, plain HTTP, request limits."""
     allow_unlisted_registries: bool | list[str] = False
     """Registry hosts not under registries: that may still be contacted, at public
     addresses only. Default false: an image on an unlisted host is skipped. true lets in
     every host; a list of patterns some: ["docker.io", "*.gcr.io", "ghcr.io"]."""
     interval: str = "5m"
+    """Time between scans of a source in the daemon, like 30s, 5m or 1h30m (default 5m)."""
     listen: str = ":8080"
+    """Address for probes, metrics and webhooks, like :8080 or 127.0.0.1:9000 (default :8080)."""
     state_dir: str = "/var/lib/automator"
-    jitter: float = Field(default=0.1, ge=0, le=0.5)  # each wait is interval * (1 +- jitter)
+    """Where bare clones and the registry cache live (default /var/lib/automator)."""
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    """Each wait is interval * (1 +- jitter), so sources do not scan in step (default 0.1)."""
     log_format: Literal["auto", "json", "text"] = "auto"
+    """Logs as text or JSON lines; auto: text on a terminal, else JSON."""
     webhooks: Webhooks | None = None
+    """Registry push webhooks: their secret and limits; off when absent."""
     notifications: Notifications = Field(default_factory=Notifications)
+    """Where commits, pull requests and failures are announced."""
     unready_after_failures: int = Field(default=3, ge=1)
     """The daemon's /readyz fails once a source's last this many reconciles all failed,
     so Kubernetes can act. Default 3; e.g. 5 for a flaky network."""
+    rules: list[Rule] = Field(default_factory=list)
+    """Policies for many workload containers at once, tried in order (first match wins);
+    a workload annotation or a marker beats every rule. Default: none."""
 
     @field_validator("interval")
     @classmethod
@@ -331,7 +454,10 @@ def _check_override(data: dict[str, Any], key: str, origin: str) -> None:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate ``path``; raise ConfigError with the key path on any problem."""
+    """Read and validate ``path``; raise ConfigError with the key path on any problem.
+
+    Relative paths in it (source urls, ``*_file`` keys, ...) are read from its directory.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -350,6 +476,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' key at the top")
+    data = resolve_paths(data, path.absolute().parent, str(path))
     return parse_config(data, origin=str(path))
 
 

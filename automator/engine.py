@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from automator.catalog import RegistryCatalog
@@ -26,6 +26,7 @@ from automator.errors import AutomatorError, ForgeError
 from automator.forges import Forge
 from automator.git import Signer, Snapshot
 from automator.manifests import ScanResult, is_manifest_path, scan_files
+from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
 from automator.plan import build_plan
 from automator.write import (
@@ -53,6 +54,7 @@ class SourceSettings:
     remote: str  # the Git URL; sources with the same remote share a bare clone, so take turns
     branch: str = "main"
     paths: tuple[str, ...] = (".",)
+    rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,20 @@ class Outcome:
     files_parsed: int = 0  # YAML files the scans of this reconcile parsed
 
 
-def scan_source(snapshot: Snapshot, paths: Iterable[str], remote: str | None = None) -> ScanResult:
+def scan_source(
+    snapshot: Snapshot,
+    paths: Iterable[str],
+    remote: str | None = None,
+    rules: Sequence[Rule] = (),
+) -> ScanResult:
     """Every Site under ``paths``; only manifest files within the size limit are read."""
     files = snapshot.walk(list(paths), accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
     return scan_files(
-        files, max_bytes=MAX_FILE_BYTES, read=read_or_none(snapshot.read), repo_url=remote
+        files,
+        max_bytes=MAX_FILE_BYTES,
+        read=read_or_none(snapshot.read),
+        repo_url=remote,
+        rules=rules,
     )
 
 
@@ -117,7 +128,7 @@ class _Planner:
             return plan
 
     def _plan(self, snapshot: Snapshot) -> Plan:
-        scan = scan_source(snapshot, self.source.paths, self.source.remote)
+        scan = scan_source(snapshot, self.source.paths, self.source.remote, self.source.rules)
         self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
@@ -150,7 +161,7 @@ class Engine:
         """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""
         source = self._by_name[name]
         snapshot = self.adapters.repo(source).fetch()
-        scan = scan_source(snapshot, source.paths, source.remote)
+        scan = scan_source(snapshot, source.paths, source.remote, source.rules)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
         return replace(scan, skipped=(*skipped, *scan.skipped))
 

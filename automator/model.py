@@ -53,6 +53,7 @@ class Site:
     container: str = ""  # container name when the Site is a container image
     prefix: str = ""  # text before the part in the scalar ("web=" in an Argo kustomize override)
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
+    governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
 
     @property
     def where(self) -> str:
@@ -85,6 +86,8 @@ class Skip:
     where: str  # "file:line" or "file" or an image name
     reason: str
     error: bool = False  # True when a person must act (unreachable registry, bad policy)
+    site: Site | None = None  # the Site left alone, when the skip is about one
+    fix: str = ""  # set for a slip in the config repo, which ``check`` refuses: what to do
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     skipped: tuple[Skip, ...] = ()
     sites: int = 0
+    current: tuple[Site, ...] = ()  # Sites already at the tag their policy picks
     files: dict[str, bytes] = field(default_factory=dict, compare=False)
 
     @property

@@ -10,10 +10,12 @@ decides; the write stage applies (``automator.write``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import policies
 from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
+from automator.manifests import policy_problem
 from automator.model import Change, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 from policies.prefix import literal_prefix
@@ -50,14 +52,19 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
     """
     changes: list[Change] = []
+    current: list[Site] = []
     skips = list(skipped)
     for site in sites:
         outcome = decide(site, catalog)
         if isinstance(outcome, Change):
             changes.append(outcome)
-        elif outcome is not None:
-            skips.append(outcome)
-    return Plan(changes=tuple(changes), skipped=tuple(skips), sites=len(sites))
+        elif outcome is None:
+            current.append(site)
+        else:
+            skips.append(replace(outcome, site=site))
+    return Plan(
+        changes=tuple(changes), skipped=tuple(skips), sites=len(sites), current=tuple(current)
+    )
 
 
 def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
@@ -65,7 +72,7 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
-        return Skip(site.where, f"policy {site.policy!r}: {exc}", True)
+        return Skip(site.where, policy_problem(site.policy, exc), True)
     current, wanted = site.image.tag, policies.admitter(policy)
     found = catalog.candidates(
         site.image,

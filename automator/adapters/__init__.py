@@ -23,7 +23,13 @@ from pathlib import Path
 
 from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
-from automator.adapters.sources import git_auth, open_repo, repositories, source_settings
+from automator.adapters.sources import (
+    git_auth,
+    open_repo,
+    repositories,
+    rules,
+    source_settings,
+)
 from automator.adapters.state import checked_state_dir
 from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
 from automator.catalog import Registry, RegistryCatalog
@@ -48,6 +54,7 @@ __all__ = [
     "registry_hosts",
     "registry_settings",
     "reporter",
+    "rules",
     "scanner",
     "signer",
     "source_settings",
@@ -71,7 +78,7 @@ def engine(
     client = registry if registry is not None else registry_client(config, state_dir)
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s) for s in config.sources),
+            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
             write=write_settings(config),
@@ -87,7 +94,7 @@ def scanner(config: Config, state_dir: Path) -> Engine:
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s) for s in config.sources),
+            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
             repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
             write=WriteSettings("dry-run", commit),

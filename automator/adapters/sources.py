@@ -9,11 +9,28 @@ from automator.adapters._secrets import read_secret
 from automator.config import Config, Source
 from automator.engine import SourceSettings
 from automator.git import GitAuth, GitRepo
+from automator.manifests.rules import Rule
 from automator.write import Repository
 
 
-def source_settings(source: Source) -> SourceSettings:
-    return SourceSettings(source.name, source.url, source.branch, tuple(source.paths))
+def source_settings(source: Source, rules: tuple[Rule, ...] = ()) -> SourceSettings:
+    return SourceSettings(source.name, source.url, source.branch, tuple(source.paths), rules)
+
+
+def rules(config: Config) -> tuple[Rule, ...]:
+    """``rules:`` as the scan reads them: each policy with its options folded in."""
+    return tuple(
+        Rule(
+            name=entry.name or f"rules[{index}]",
+            policy=entry.policy_text(),
+            paths=tuple(entry.paths),
+            images=tuple(entry.images),
+            kinds=tuple(entry.kinds),
+            namespaces=tuple(entry.namespaces),
+            containers=tuple(entry.containers),
+        )
+        for index, entry in enumerate(config.rules)
+    )
 
 
 def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], Repository]:

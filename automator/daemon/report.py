@@ -69,6 +69,8 @@ class Reporter:
                 commit=outcome.commit,
                 changes=[_change_dict(c) for c in plan.changes],
             )
+        elif plan.empty and not outcome.pull_requests and plan.errors:
+            logger.info("%s: no changes; %d failed (%d sites)", name, len(plan.errors), plan.sites)
         elif plan.empty and not outcome.pull_requests:
             logger.info("%s: up to date (%d sites)", name, plan.sites)
 

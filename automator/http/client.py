@@ -164,6 +164,8 @@ def tls_reason(exc: BaseException) -> str:
             continue
         seen.add(id(item))
         if isinstance(item, ssl.SSLError):  # its text names the reason, never the URL
+            if getattr(item, "reason", None) == "WRONG_VERSION_NUMBER":
+                return "the server answered plain HTTP"
             return (str(item).splitlines() or [type(item).__name__])[0][:200]
         todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
     return "handshake failed"

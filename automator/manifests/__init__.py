@@ -4,16 +4,17 @@
     edit_file(path, data, chg)   bytes with the changes spliced in, verified by a re-parse
     is_manifest_path(path)       is this repo-relative path a YAML file we read?
     check_report(result)         the lines ``automator check`` prints
+    check_errors(result)         the mistakes ``automator check`` refuses, one line each
     find_image_scalars(path, d)  every image-shaped scalar, governed or not (checks, tests)
 
 How users mark sites (workload annotations, ``# automator:`` markers, Flux v2
 ``$imagepolicy`` markers) is described in ``docs/manifests.md``.
 """
 
+from automator.manifests.check import check_errors, check_report, policy_problem
 from automator.manifests.editor import edit_file
 from automator.manifests.scan import (
     ScanResult,
-    check_report,
     find_image_scalars,
     is_manifest_path,
     scan_files,
@@ -21,9 +22,11 @@ from automator.manifests.scan import (
 
 __all__ = [
     "ScanResult",
+    "check_errors",
     "check_report",
     "edit_file",
     "find_image_scalars",
     "is_manifest_path",
+    "policy_problem",
     "scan_files",
 ]

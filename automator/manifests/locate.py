@@ -7,18 +7,19 @@ reported as a Skip instead of a Site: editing it in place is not possible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError
-from automator.manifests.document import scalar_get
+from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.images import image_for, part_for
 from automator.manifests.markers import Marker, find_markers
+from automator.manifests.rules import OFF, Rule, Target, first_match
 from automator.manifests.walk import Scalar, scalars
-from automator.manifests.workloads import containers
+from automator.manifests.workloads import Container, containers
 from automator.model import Part, Site, Skip
 from automator.reference import REFERENCE_RE
 
@@ -31,8 +32,9 @@ class Found:
     sites: dict[int, Site] = field(default_factory=dict)
     skipped: list[Skip] = field(default_factory=list)
 
-    def refuse(self, line: int, reason: str) -> None:
-        self.skipped.append(Skip(f"{self.path}:{line}", reason))
+    def refuse(self, line: int, reason: str, *, fix: str = "") -> None:
+        """Leave ``line`` alone; ``fix`` says what to do when it is a slip ``check`` refuses."""
+        self.skipped.append(Skip(f"{self.path}:{line}", reason, fix=fix))
 
     def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
@@ -43,14 +45,15 @@ class Found:
         try:
             image = image_for(scalar, part, extra.pop("fallback_name", None))
         except ManifestError as exc:
-            self.refuse(scalar.line, str(exc))
+            self.refuse(scalar.line, str(exc), fix="give the policy a scalar that holds an image")
             return
         previous = self.sites.get(scalar.start)  # a marker keeps the annotation's workload
         workload = extra.get("workload") or (previous.workload if previous else "")
         container = extra.get("container") or (previous.container if previous else "")
+        governed_by = extra.get("governed_by", "")
         site = Site(
             self.path, scalar.line, scalar.start, scalar.end, part, scalar.value, image,
-            policy, origin, workload, container,
+            policy, origin, workload, container, governed_by,
         )  # fmt: skip
         self.sites[scalar.start] = site
 
@@ -67,15 +70,15 @@ def editable_problem(scalar: Scalar) -> str:
 
 
 def policy_sites(
-    path: str, text: str, documents: list[Node], flux: FluxObjects
+    path: str, text: str, documents: list[Node], flux: FluxObjects, rules: Sequence[Rule] = ()
 ) -> tuple[list[Site], list[Skip]]:
-    """Sites that a policy governs: annotated containers and marked scalars."""
+    """Sites that a policy governs: annotated (or ruled) containers and marked scalars."""
     found = Found(path)
     every: list[Scalar] = []
     for document in documents:
         walked = scalars(path, text, document)
         every.extend(walked)
-        _annotated(found, document, walked)
+        _annotated(found, document, walked, rules)
     _marked(found, text, every, flux)
     return sorted(found.sites.values(), key=lambda site: site.start), found.skipped
 
@@ -114,17 +117,19 @@ def _structural_part(scalar: Scalar) -> Part | None:
     return None
 
 
-def _annotated(found: Found, document: Node, walked: list[Scalar]) -> None:
+def _annotated(found: Found, document: Node, walked: list[Scalar], rules: Sequence[Rule]) -> None:
     listed, strays = containers(document)
     for stray in strays:
-        found.refuse(stray.line, stray.reason)
+        found.refuse(stray.line, stray.reason, fix=stray.fix)
     if not listed:
         return
     by_node = {id(scalar.node): scalar for scalar in walked}
     for container in listed:
-        if not container.policy:
-            continue
         scalar = by_node.get(id(container.image)) if container.image is not None else None
+        if not container.policy:
+            container = _ruled(found.path, document, container, scalar, rules)
+        if not container.policy or container.policy.strip() == OFF:
+            continue
         if scalar is None:
             line = container.image.start_mark.line + 1 if container.image is not None else 0
             found.refuse(line, f"{container.workload} container {container.name!r}: no image")
@@ -134,8 +139,26 @@ def _annotated(found: Found, document: Node, walked: list[Scalar]) -> None:
             continue
         found.offer(
             scalar, Part.REFERENCE, container.policy, container.origin,
-            workload=container.workload, container=container.name,
+            workload=container.workload, container=container.name, governed_by=container.key,
         )  # fmt: skip
+
+
+def _ruled(
+    path: str, document: Node, container: Container, scalar: Scalar | None, rules: Sequence[Rule]
+) -> Container:
+    """``container`` under the first rule that matches it (policy '' when none does)."""
+    if not rules or scalar is None or editable_problem(scalar):
+        return container
+    try:
+        image = image_for(scalar, Part.REFERENCE)
+    except ManifestError:
+        return container  # not an image a rule could move
+    kind = container.workload.partition("/")[0]
+    namespace = scalar_get(mapping_get(document, "metadata"), "namespace") or ""
+    rule = first_match(rules, Target(path, image, kind, namespace, container.name))
+    if rule is None:
+        return container
+    return replace(container, policy=rule.policy, origin="rule", key=f"rule {rule.name}")
 
 
 def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects | None) -> None:
@@ -151,7 +174,10 @@ def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects 
             continue  # the '#' is inside a quoted scalar: not a comment
         before = [scalar for scalar in on_line if scalar.end <= marker.hash_at]
         if not before:
-            found.refuse(marker.line, "marker is not on the same line as a scalar value")
+            found.refuse(
+                marker.line, "marker is not on the same line as a scalar value",
+                fix="put it at the end of the line that holds the image",
+            )  # fmt: skip
             continue
         _mark(found, marker, max(before, key=lambda scalar: scalar.end), flux)
 
@@ -159,15 +185,22 @@ def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects 
 def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None) -> None:
     if marker.kind == "automator":
         if not marker.body:
-            found.refuse(marker.line, "'# automator:' marker names no policy")
+            found.refuse(
+                marker.line, "'# automator:' marker names no policy",
+                fix="write a policy after 'automator:', or off",
+            )  # fmt: skip
+            return
+        if marker.body.strip() == OFF:
+            found.sites.pop(scalar.start, None)  # opted out: beats an annotation or a rule
             return
         part = marker.part or part_for(scalar)
         found.offer(scalar, part, marker.body, "marker")
         return
     if marker.part is None:
         found.refuse(
-            marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest"
-        )
+            marker.line, f"$imagepolicy {marker.body!r}: field must be tag, name or digest",
+            fix="end the marker with :tag, :name or :digest, or nothing for the whole image",
+        )  # fmt: skip
         return
     if flux is None:  # locating only: the policy does not matter
         found.offer(scalar, marker.part, "", "imagepolicy")
@@ -175,6 +208,7 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     try:
         target = flux.resolve(marker.body)
     except ManifestError as exc:
-        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}")
+        fix = "check the ImagePolicy's namespace and name"
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", fix=fix)
         return
     found.offer(scalar, marker.part, target.policy, "imagepolicy", fallback_name=target.image)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -21,6 +21,7 @@ from automator.manifests.argo import ArgoObjects
 from automator.manifests.document import compose, decode, template_key
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.locate import image_scalars, policy_sites
+from automator.manifests.rules import Rule
 from automator.model import Site, Skip
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ MAX_BYTES = 5 << 20
 _POLICY_WORDS = re.compile(
     rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/|argoproj\.io/"
 )
+# with rules, any file with a container image may hold a Site
+_RULED_WORDS = re.compile(_POLICY_WORDS.pattern + rb"|image")
 _FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
 _ARGO_OBJECTS = re.compile(rb"argoproj\.io/")
 _SUFFIXES = (".yaml", ".yml")
@@ -68,13 +71,16 @@ def scan_files(
     max_bytes: int = MAX_BYTES,
     read: Callable[[str], bytes | None] | None = None,
     repo_url: str | None = None,
+    rules: Sequence[Rule] = (),
 ) -> ScanResult:
     """Find every Site in ``files`` (repo-relative POSIX paths and their bytes).
 
     ``read`` fetches any file of the repo by path (None when absent): Argo CD Image
     Updater targets may lie outside ``files``; without it only ``files`` are seen.
     ``repo_url`` is the repo's Git URL: Argo Applications of other repos are skipped.
+    ``rules`` (from automator.yaml) govern the workload containers no annotation covers.
     """
+    words = _RULED_WORDS if rules else _POLICY_WORDS
     pending: list[tuple[str, bytes]] = []
     skipped: list[Skip] = []
     flux = FluxObjects()
@@ -98,7 +104,7 @@ def scan_files(
         if b"\x00" in data[:8192]:
             skipped.append(Skip(path, "binary content (NUL byte)"))
             continue
-        if not _POLICY_WORDS.search(data):
+        if not words.search(data):
             continue  # counted, never parsed: nothing in it names a policy
         parses += 1
         if _FLUX_OBJECTS.search(data) or _ARGO_OBJECTS.search(data):
@@ -115,7 +121,7 @@ def scan_files(
     for path, data in pending:
         try:
             text, documents = parsed.pop(path) if path in parsed else _parse(path, data)
-            found, refused = policy_sites(path, text, documents, flux)
+            found, refused = policy_sites(path, text, documents, flux, rules)
         except ManifestError as exc:
             skipped.append(_skip(path, exc))
             continue
@@ -157,19 +163,3 @@ def _skip(path: str, exc: ManifestError) -> Skip:
     if match is None:
         return Skip(path, str(exc))
     return Skip(path + (match.group(1) or ""), str(exc)[match.end() :])
-
-
-def check_report(result: ScanResult) -> list[str]:
-    """``automator check``: one line per Site and per Skip, in file order."""
-    rows: list[tuple[str, int, str]] = []
-    for site in result.sites:
-        rows.append(
-            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({site.origin})")
-        )
-    for skip in result.skipped:
-        file, _, line = skip.where.rpartition(":")
-        if not line.isdigit():
-            file, line = skip.where, "0"
-        rows.append((file, int(line), f"{skip.where}  SKIPPED  {skip.reason}"))
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return [row[2] for row in rows]

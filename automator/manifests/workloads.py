@@ -49,6 +49,7 @@ class Container:
     policy: str  # "" when no annotation covers it
     origin: str  # annotation | flux-v1
     refusal: str  # non-empty: covered, but left alone for this reason
+    key: str = ""  # the annotation that gave the policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Stray:
 
     line: int
     reason: str
+    fix: str  # what to do about it (every stray is a slip ``automator check`` refuses)
 
 
 def containers(document: Node) -> tuple[list[Container], list[Stray]]:
@@ -70,7 +72,10 @@ def containers(document: Node) -> tuple[list[Container], list[Stray]]:
     annotations = _annotations(mapping_get(metadata, "annotations"))
     pod_spec = path_get(document, *path)
     found = list(_containers(workload, pod_spec, annotations))
-    return found, _strays(annotations, {container.name for container in found})
+    strays = _strays(annotations, {container.name for container in found})
+    if len(path) > 1:  # a Pod's own metadata is where its annotations belong
+        strays += _misplaced(workload, path_get(document, *path[:-1], "metadata"))
+    return found, strays
 
 
 def _annotations(node: Node | None) -> dict[str, tuple[str, int]]:
@@ -93,23 +98,26 @@ def _containers(
             continue
         for item in items.value:
             name = scalar_get(item, "name") or ""
-            policy, origin = _policy(annotations, name)
+            policy, origin, key = _policy(annotations, name)
             refusal = f"workload locked by {locked}" if policy and locked else ""
-            yield Container(workload, name, mapping_get(item, "image"), policy, origin, refusal)
+            image = mapping_get(item, "image")
+            yield Container(workload, name, image, policy, origin, refusal, key)
 
 
-def _policy(annotations: dict[str, tuple[str, int]], container: str) -> tuple[str, str]:
+def _policy(annotations: dict[str, tuple[str, int]], container: str) -> tuple[str, str, str]:
     for key in (f"{OUR_PREFIX}.{container}", OUR_PREFIX):
         if key in annotations:
-            return annotations[key][0], "annotation"
+            return annotations[key][0], "annotation", key
     for prefix in FLUX_PREFIXES:
         if annotations.get(f"{prefix}automated", ("",))[0] != "true":
             continue
         pattern = _flux_pattern(annotations, prefix, container)
+        key = f"{prefix}automated"
         if pattern is None:
-            return "glob:*", "flux-v1"
-        return (pattern if pattern.startswith(FLUX_PATTERN_TYPES) else f"glob:{pattern}"), "flux-v1"
-    return "", ""
+            return "glob:*", "flux-v1", key
+        policy = pattern if pattern.startswith(FLUX_PATTERN_TYPES) else f"glob:{pattern}"
+        return policy, "flux-v1", key
+    return "", "", ""
 
 
 def _flux_pattern(
@@ -138,14 +146,30 @@ def _strays(annotations: dict[str, tuple[str, int]], names: set[str]) -> list[St
         if container is None:
             continue
         if container not in names:
-            strays.append(Stray(line, f"{key} names no container of this workload"))
+            known = ", ".join(sorted(names)) or "none"
+            fix = f"name one of its containers ({known})"
+            strays.append(Stray(line, f"{key} names no container of this workload", fix))
         elif key.startswith(OUR_PREFIX) and not value.strip():
-            strays.append(Stray(line, f"{key} is empty; write a policy such as semver:~1.4"))
+            reason = f"{key} is empty; write a policy such as semver:~1.4"
+            strays.append(Stray(line, reason, "write a policy, or off"))
         elif not key.startswith(OUR_PREFIX) and not automated:
-            strays.append(Stray(line, f'{key} has no effect without fluxcd.io/automated: "true"'))
+            reason = f'{key} has no effect without fluxcd.io/automated: "true"'
+            strays.append(Stray(line, reason, "add that annotation, or remove this one"))
     if OUR_PREFIX in annotations and not annotations[OUR_PREFIX][0].strip():
-        strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty"))
+        fix = "write a policy such as semver:~1.4, or off"
+        strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty", fix))
     return strays
+
+
+def _misplaced(workload: str, template_metadata: Node | None) -> list[Stray]:
+    """Our annotations on the pod template's metadata: a common slip that governs nothing."""
+    found = _annotations(mapping_get(template_metadata, "annotations"))
+    return [
+        Stray(line, f"{key} is on the pod template of {workload}, where it governs nothing",
+              f"move it to {workload}'s own metadata.annotations")
+        for key, (_, line) in found.items()
+        if key == OUR_PREFIX or key.startswith(f"{OUR_PREFIX}.")
+    ]  # fmt: skip
 
 
 def _named_container(key: str) -> str | None:

@@ -1,0 +1,100 @@
+"""Rules from automator.yaml: one policy for many workload containers at once.
+
+A rule matches a container by the file it is in (path globs), its image (image
+globs), the workload's kind and namespace, and the container's name; every field
+left empty matches anything. Rules are tried in the order written and the first
+that matches wins; a rule whose policy is ``off`` leaves what it matches alone, so
+an exception goes before the broader rule. A workload annotation or a comment
+marker on the scalar always beats every rule.
+
+Globs: ``*`` matches within one path segment, ``**`` across segments, ``?`` one
+character. A path glob matches the file or any directory above it, so ``apps``
+and ``apps/**`` both cover ``apps/web/api.yaml``. An image glob is matched against
+the repository as written (``ghcr.io/acme/api``) and in full
+(``docker.io/library/nginx``), without tag or digest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+from automator.reference import ImageRef
+
+OFF = "off"  # the policy that opts a workload, a container or a scalar out
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a rule can match: one container image in one workload of one file."""
+
+    file: str  # repo-relative POSIX path
+    image: ImageRef
+    kind: str  # "Deployment"
+    namespace: str  # "" when the manifest names none
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One entry of ``rules:``: what it matches and the policy it gives (``off``: none)."""
+
+    name: str  # "apps", or "rules[2]" when the entry has no name
+    policy: str  # the whole policy string, options included: "semver:^1;min-age=24h"
+    paths: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    containers: tuple[str, ...] = ()
+
+    def matches(self, target: Target) -> bool:
+        """True when every non-empty field of the rule matches ``target``."""
+        return (
+            _any_path(self.paths, target.file)
+            and _any_image(self.images, target.image)
+            and (not self.kinds or target.kind in self.kinds)
+            and (not self.namespaces or target.namespace in self.namespaces)
+            and (
+                not self.containers
+                or any(_glob(g).fullmatch(target.container) for g in self.containers)
+            )
+        )
+
+
+def first_match(rules: Sequence[Rule], target: Target) -> Rule | None:
+    """The first rule that matches ``target``, or None."""
+    return next((rule for rule in rules if rule.matches(target)), None)
+
+
+def _any_path(globs: tuple[str, ...], file: str) -> bool:
+    if not globs:
+        return True
+    path = PurePosixPath(file)
+    candidates = [file, *(str(parent) for parent in path.parents if str(parent) != ".")]
+    return any(_glob(g.strip("/")).fullmatch(c) for g in globs for c in candidates)
+
+
+def _any_image(globs: tuple[str, ...], image: ImageRef) -> bool:
+    if not globs:
+        return True
+    names = (image.name, image.canonical_name)
+    return any(_glob(g).fullmatch(name) for g in globs for name in names)
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A path glob as a regex: ``**`` any characters, ``*`` any but ``/``, ``?`` one."""
+    out = []
+    for token in re.split(r"(\*\*/?|\*|\?)", pattern):
+        if token in ("**", "**/"):
+            out.append("(?:.*/)?" if token == "**/" else ".*")
+        elif token == "*":
+            out.append("[^/]*")
+        elif token == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(token))
+    return re.compile("".join(out))
