@@ -25,7 +25,13 @@ from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
 from automator.forges import Forge
 from automator.git import Signer, Snapshot
-from automator.manifests import ScanResult, is_manifest_path, scan_files
+from automator.manifests import (
+    FluxObjects,
+    ScanResult,
+    find_flux_objects,
+    is_manifest_path,
+    scan_files,
+)
 from automator.model import Plan, Skip
 from automator.plan import build_plan
 from automator.write import (
@@ -89,10 +95,28 @@ class Outcome:
     files_parsed: int = 0  # YAML files the scans of this reconcile parsed
 
 
-def scan_source(snapshot: Snapshot, paths: Iterable[str]) -> ScanResult:
-    """Every Site under ``paths``; only manifest files within the size limit are read."""
-    files = snapshot.walk(list(paths), accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
-    return scan_files(files, max_bytes=MAX_FILE_BYTES)
+def scan_source(
+    snapshot: Snapshot, paths: Iterable[str], flux: FluxObjects | None = None
+) -> ScanResult:
+    """Every Site under ``paths``; only manifest files within the size limit are read.
+
+    Flux ImagePolicy/ImageRepository objects count wherever they are in the tree.
+    """
+    paths = list(paths)
+    if flux is None and any(p.strip("/") not in ("", ".") for p in paths):
+        flux = flux_objects(snapshot)
+    files = snapshot.walk(paths, accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    return scan_files(files, max_bytes=MAX_FILE_BYTES, flux=flux)
+
+
+def flux_objects(snapshot: Snapshot) -> FluxObjects:
+    """The Flux image objects anywhere in ``snapshot``'s tree."""
+    skipped = len(snapshot.skipped)
+    found = find_flux_objects(
+        snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    )
+    del snapshot.skipped[skipped:]  # what lies outside paths is not this source's business
+    return found
 
 
 class _Planner:

@@ -5,24 +5,29 @@
     is_manifest_path(path)       is this repo-relative path a YAML file we read?
     check_report(result)         the lines ``automator check`` prints
     find_image_scalars(path, d)  every image-shaped scalar, governed or not (checks, tests)
+    find_flux_objects(files)     Flux ImagePolicy/ImageRepository/ImageUpdateAutomation objects
 
 How users mark sites (workload annotations, ``# automator:`` markers, Flux v2
 ``$imagepolicy`` markers) is described in ``docs/manifests.md``.
 """
 
 from automator.manifests.editor import edit_file
+from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.scan import (
     ScanResult,
     check_report,
+    find_flux_objects,
     find_image_scalars,
     is_manifest_path,
     scan_files,
 )
 
 __all__ = [
+    "FluxObjects",
     "ScanResult",
     "check_report",
     "edit_file",
+    "find_flux_objects",
     "find_image_scalars",
     "is_manifest_path",
     "scan_files",

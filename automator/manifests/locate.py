@@ -15,7 +15,7 @@ from ruamel.yaml.nodes import Node
 from automator.errors import ManifestError
 from automator.manifests.document import scalar_get
 from automator.manifests.fluxv2 import FluxObjects
-from automator.manifests.images import image_for, part_for
+from automator.manifests.images import flux_image_for, image_for, part_for
 from automator.manifests.markers import Marker, find_markers
 from automator.manifests.walk import Scalar, scalars
 from automator.manifests.workloads import containers
@@ -31,8 +31,8 @@ class Found:
     sites: dict[int, Site] = field(default_factory=dict)
     skipped: list[Skip] = field(default_factory=list)
 
-    def refuse(self, line: int, reason: str) -> None:
-        self.skipped.append(Skip(f"{self.path}:{line}", reason))
+    def refuse(self, line: int, reason: str, *, error: bool = False) -> None:
+        self.skipped.append(Skip(f"{self.path}:{line}", reason, error))
 
     def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
@@ -40,8 +40,12 @@ class Found:
         if problem:
             self.refuse(scalar.line, problem)
             return
+        repository = extra.pop("flux_image", None)
         try:
-            image = image_for(scalar, part, extra.pop("fallback_name", None))
+            if repository is not None:
+                image = flux_image_for(scalar, part, repository)
+            else:
+                image = image_for(scalar, part)
         except ManifestError as exc:
             self.refuse(scalar.line, str(exc))
             return
@@ -175,6 +179,9 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     try:
         target = flux.resolve(marker.body)
     except ManifestError as exc:
-        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}")
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", error=True)
         return
-    found.offer(scalar, marker.part, target.policy, "imagepolicy", fallback_name=target.image)
+    if not flux.selects(target.key):
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: not selected by the automation")
+        return
+    found.offer(scalar, marker.part, target.policy, "imagepolicy", flux_image=target.image)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ruamel.yaml.nodes import Node
@@ -39,6 +39,7 @@ class ScanResult:
     skipped: tuple[Skip, ...]
     files_scanned: int  # YAML files looked at
     files_parsed: int = 0  # of those, files the YAML parser read (the rest held no policy word)
+    flux: FluxObjects = field(default_factory=FluxObjects, compare=False)  # objects found
 
 
 def is_manifest_path(path: str) -> bool:
@@ -58,11 +59,44 @@ def _safe_path(path: str) -> bool:
     return ".." not in PurePosixPath(path).parts
 
 
-def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES) -> ScanResult:
-    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes)."""
+def find_flux_objects(
+    files: Iterable[tuple[str, bytes]], flux: FluxObjects | None = None
+) -> FluxObjects:
+    """The Flux image objects in ``files`` (any path: they need not be under ``paths``).
+
+    A file that cannot be parsed is passed over here; the site scan reports it when it
+    lies under the source's paths.
+    """
+    flux = FluxObjects() if flux is None else flux
+    for path, data in files:
+        if not is_manifest_path(path) or not _FLUX_OBJECTS.search(data):
+            continue
+        try:
+            _, documents = _parse(path, data)
+        except ManifestError as exc:
+            logger.debug("%s: not read for Flux objects: %s", path, exc)
+            continue
+        for document in documents:
+            flux.add(document, path)
+    return flux
+
+
+def scan_files(
+    files: Iterable[tuple[str, bytes]],
+    *,
+    max_bytes: int = MAX_BYTES,
+    flux: FluxObjects | None = None,
+) -> ScanResult:
+    """Find every Site in ``files`` (repo-relative POSIX paths and their bytes).
+
+    ``flux`` holds Flux objects found elsewhere in the source (``find_flux_objects``);
+    objects in ``files`` are added to it. With ``flux.selected`` set, ``$imagepolicy``
+    markers of other ImagePolicies are left alone (an ImageUpdateAutomation's
+    ``policySelector``).
+    """
     pending: list[tuple[str, bytes]] = []
     skipped: list[Skip] = []
-    flux = FluxObjects()
+    flux = FluxObjects() if flux is None else flux
     parsed: dict[str, tuple[str, list[Node]]] = {}
     scanned = parses = 0
     for path, data in files:
@@ -87,7 +121,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
                 skipped.append(_skip(path, exc))
                 continue
             for document in documents:
-                flux.add(document)
+                flux.add(document, path)
         pending.append((path, data))
     sites: list[Site] = []
     for path, data in pending:
@@ -101,7 +135,7 @@ def scan_files(files: Iterable[tuple[str, bytes]], *, max_bytes: int = MAX_BYTES
         skipped.extend(refused)
     files_scanned = scanned
     logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
-    return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses)
+    return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses, flux)
 
 
 def find_image_scalars(path: str, data: bytes) -> list[Site]:
