@@ -100,23 +100,35 @@ def scan_source(
 ) -> ScanResult:
     """Every Site under ``paths``; only manifest files within the size limit are read.
 
-    Flux ImagePolicy/ImageRepository objects count wherever they are in the tree.
+    One walk of the whole tree: Flux ImagePolicy/ImageRepository objects count wherever
+    they are, Sites only under ``paths``. What lies outside ``paths`` is never reported.
     """
-    paths = list(paths)
-    if flux is None and any(p.strip("/") not in ("", ".") for p in paths):
-        flux = flux_objects(snapshot)
-    files = snapshot.walk(paths, accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
-    return scan_files(files, max_bytes=MAX_FILE_BYTES, flux=flux)
+    roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")]
+    if not roots:
+        files = snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+        return scan_files(files, max_bytes=MAX_FILE_BYTES, flux=flux)
+    seen: list[str] = []
 
+    def accept(path: str) -> bool:
+        seen.append(path)
+        return is_manifest_path(path)
 
-def flux_objects(snapshot: Snapshot) -> FluxObjects:
-    """The Flux image objects anywhere in ``snapshot``'s tree."""
-    skipped = len(snapshot.skipped)
-    found = find_flux_objects(
-        snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    def under(path: str) -> bool:
+        return any(path == root or path.startswith(root + "/") for root in roots)
+
+    inside: list[tuple[str, bytes]] = []
+    outside: list[tuple[str, bytes]] = []
+    before = len(snapshot.skipped)
+    for path, data in snapshot.walk([], accept=accept, max_bytes=MAX_FILE_BYTES):
+        (inside if under(path) else outside).append((path, data))
+    snapshot.skipped[before:] = [s for s in snapshot.skipped[before:] if under(s[0])]
+    snapshot.skipped.extend(
+        (root, "path not found at this commit")
+        for root in roots
+        if not any(p == root or p.startswith(root + "/") for p in seen)
     )
-    del snapshot.skipped[skipped:]  # what lies outside paths is not this source's business
-    return found
+    flux = find_flux_objects(outside, flux)
+    return scan_files(inside, max_bytes=MAX_FILE_BYTES, flux=flux)
 
 
 class _Planner:
