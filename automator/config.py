@@ -61,6 +61,12 @@ class Source(_Model):
     branch: str = "main"
     paths: list[str] = Field(default_factory=lambda: ["."])
     auth: SourceAuth | None = None
+    follow: Literal["ImageUpdateAutomation"] | None = None
+    """Follow the repo's Flux ImageUpdateAutomation objects instead of ``paths``/``write``.
+
+    Each automation on ``branch`` says where to read (``update.path``), which ImagePolicies
+    to write (``policySelector``), where to push and how to commit. Default: unset.
+    Example: ``follow: ImageUpdateAutomation``."""
 
     @field_validator("paths")
     @classmethod

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
+from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
 from automator.git import Signer, Snapshot
 from automator.manifests import (
@@ -58,6 +59,7 @@ class SourceSettings:
     remote: str  # the Git URL; sources with the same remote share a bare clone, so take turns
     branch: str = "main"
     paths: tuple[str, ...] = (".",)
+    follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +133,24 @@ def scan_source(
     return scan_files(inside, max_bytes=MAX_FILE_BYTES, flux=flux)
 
 
+def flux_objects(snapshot: Snapshot) -> FluxObjects:
+    """The Flux objects anywhere in ``snapshot`` (for sources that follow automations)."""
+    before = len(snapshot.skipped)
+    files = snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    found = find_flux_objects(files)
+    del snapshot.skipped[before:]
+    return found
+
+
 class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
-    def __init__(self, source: SourceSettings, catalog: RegistryCatalog) -> None:
+    def __init__(
+        self, source: SourceSettings, catalog: RegistryCatalog, selected: FollowUnit | None = None
+    ) -> None:
         self.source = source
         self.catalog = catalog
+        self.unit = selected
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self._plans: dict[str, Plan] = {}
@@ -150,7 +164,8 @@ class _Planner:
             return plan
 
     def _plan(self, snapshot: Snapshot) -> Plan:
-        scan = scan_source(snapshot, self.source.paths)
+        flux = self.unit.flux() if self.unit is not None else None
+        scan = scan_source(snapshot, self.source.paths, flux)
         self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
@@ -191,6 +206,8 @@ class Engine:
         nothing is written.
         """
         source = self._by_name[name]
+        if source.follow:
+            return self._follow(source, dry_run=dry_run, cancel=cancel)
         repo = self.adapters.repo(source)
         planner = _Planner(source, self.adapters.catalog)
         if dry_run or self.adapters.write.mode == "dry-run":
@@ -226,6 +243,48 @@ class Engine:
             if report is not None:
                 report(outcome)
         return outcomes, failures
+
+    def _follow(
+        self, source: SourceSettings, *, dry_run: bool, cancel: threading.Event | None
+    ) -> Outcome:
+        """Reconcile every ImageUpdateAutomation of ``source``, each checked before any write."""
+        snapshot = self.adapters.repo(source).fetch()
+        units = follow_units(
+            source.name, source.branch, flux_objects(snapshot), self.adapters.signer
+        )
+        plans: list[Plan] = []
+        commit = None
+        images: set[str] = set()
+        parsed = 0
+        for unit in units:
+            automation = unit.automation
+            read = replace(source, branch=automation.checkout_branch, paths=(automation.path,))
+            push = unit.push_branch
+            if push and push in self.adapters.repo(read).remote_branches(push):
+                read, push = replace(read, branch=push), None  # Flux switches to it when it exists
+            repo = self.adapters.repo(read)
+            planner = _Planner(read, self.adapters.catalog, unit)
+            if dry_run or self.adapters.write.mode == "dry-run":
+                tip = repo.fetch()
+                plans.append(splice(planner(tip), tip.read))
+            else:
+                writer = PushWriter(source.name, repo, unit.commit, unit.signer, push)
+                written = writer.write(planner, cancel=cancel)
+                plans.append(written.plan)
+                if written.commit and automation.refspec:
+                    push_refspec(repo, written.commit, automation.refspec)
+                commit = written.commit or commit
+            images |= planner.images
+            parsed += planner.files_parsed
+        plan = Plan(
+            tuple(c for p in plans for c in p.changes),
+            tuple(s for p in plans for s in p.skipped),
+            sum(p.sites for p in plans),
+        )
+        return Outcome(
+            source.name, plan, commit=commit, snapshot=snapshot, images=frozenset(images),
+            files_parsed=parsed,
+        )  # fmt: skip
 
     def _writer(self, source: SourceSettings, repo: Repository) -> Writer:
         settings = self.adapters.write

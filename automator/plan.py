@@ -74,7 +74,7 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     return Change(site, site.value, new, image, decision.reason)
 
 
-def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> str | None | Skip:
+def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> str | Skip | None:
     """The digest to write with ``tag``, as the policy's digest reflection says.
 
     ``never`` drops a digest the field holds; ``if-not-present`` keeps the one written

@@ -98,13 +98,13 @@ def _select(
     key_of = keyer(policy)
     needs_created = policy.needs_created
     now = now or datetime.now(UTC)
-    if policy.fluxd and policy.order == "newest-build" and current is not None:
-        if listed.get(current, _UNKNOWN)[0] is None:
-            reason = (
-                f"the build time of the current tag {current} is unknown; fluxd leaves the"
-                " workload alone (Flux v1)"
-            )
-            return Decision(None, reason, (), current, len(listed))
+    fluxd_builds = policy.fluxd and policy.order == "newest-build"
+    if fluxd_builds and current is not None and listed.get(current, _UNKNOWN)[0] is None:
+        reason = (
+            f"the build time of the current tag {current} is unknown; fluxd leaves the"
+            " workload alone (Flux v1)"
+        )
+        return Decision(None, reason, (), current, len(listed))
     # One entry per tag in tag order; None for a ranked tag until _decide refuses it.
     places: list[Refusal | None] = []
     ranked: list[Ranked] = []

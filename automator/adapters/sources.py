@@ -13,7 +13,9 @@ from automator.write import Repository
 
 
 def source_settings(source: Source) -> SourceSettings:
-    return SourceSettings(source.name, source.url, source.branch, tuple(source.paths))
+    return SourceSettings(
+        source.name, source.url, source.branch, tuple(source.paths), follow=source.follow
+    )
 
 
 def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], Repository]:
@@ -22,7 +24,7 @@ def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], 
 
     def repo(source: SourceSettings) -> Repository:
         index, entry = by_name[source.name]
-        return open_repo(entry, state_dir, index)
+        return open_repo(entry, state_dir, index, branch=source.branch)
 
     return repo
 
@@ -57,6 +59,13 @@ def git_auth(source: Source, index: int = 0) -> GitAuth | None:
     )
 
 
-def open_repo(source: Source, state_dir: Path, index: int = 0) -> GitRepo:
-    """``source``'s bare clone under ``state_dir``, with its credentials read now."""
-    return GitRepo(source.url, source.branch, state_dir / "git", auth=git_auth(source, index))
+def open_repo(
+    source: Source, state_dir: Path, index: int = 0, *, branch: str | None = None
+) -> GitRepo:
+    """``source``'s bare clone under ``state_dir``, with its credentials read now.
+
+    ``branch`` overrides ``source.branch`` (a followed automation's checkout branch).
+    """
+    return GitRepo(
+        source.url, branch or source.branch, state_dir / "git", auth=git_auth(source, index)
+    )

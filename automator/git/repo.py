@@ -132,6 +132,29 @@ class GitRepo:
                 ) from lost
         raise AssertionError("unreachable: tenacity either returns or raises")
 
+    def push_refspec(self, commit: str, refspec: str) -> None:
+        """Push ``commit`` to the destination of ``refspec`` too (Flux ``git.push.refspec``).
+
+        The source side names what was just written (``HEAD`` or a branch); no force.
+        """
+        _, sep, destination = refspec.partition(":")
+        branch = destination.removeprefix("refs/heads/")
+        if not sep or not branch or branch.startswith("refs/") or refspec.startswith("+"):
+            raise GitError(
+                f"{self.display_url}: refspec {refspec!r}: only <src>:refs/heads/<branch>"
+                " is supported (no '+', no other refs)"
+            )
+        with self._exclusive() as repo:
+            repo.references.create(PUSH_REF + "refspec", pygit2.Oid(hex=commit), force=True)
+            try:
+                self._push(repo, f"{PUSH_REF}refspec:refs/heads/{branch}", branch)
+            except _LostRace as lost:
+                raise GitError(
+                    f"{self.display_url}: push of refspec {refspec!r} failed ({lost});"
+                    " the next cycle retries",
+                    transient=True,
+                ) from lost
+
     def remote_branches(self, prefix: str = "") -> dict[str, str]:
         """Branches on the remote whose names start with ``prefix``, with their tips."""
         with self._exclusive() as repo:

@@ -24,6 +24,7 @@ from automator.errors import ManifestError
 from automator.manifests.document import mapping_get, plain_data, scalar_get
 
 API_GROUP = "image.toolkit.fluxcd.io/"
+SOURCE_GROUP = "source.toolkit.fluxcd.io/"
 KINDS = ("ImagePolicy", "ImageRepository", "ImageUpdateAutomation")
 # image-reflector-controller api/v1 imagerepository_types.go: the default exclusionList
 DEFAULT_EXCLUSIONS = ("^.*\\.sig$",)
@@ -65,6 +66,7 @@ class FluxObjects:
     policies: dict[Key, FluxObject] = field(default_factory=dict)
     repositories: dict[Key, FluxObject] = field(default_factory=dict)
     automations: dict[Key, FluxObject] = field(default_factory=dict)
+    sources: dict[Key, FluxObject] = field(default_factory=dict)  # GitRepository objects
     selected: frozenset[Key] | None = None  # ImagePolicies an automation selects; None: all
 
     def selects(self, key: Key) -> bool:
@@ -72,10 +74,11 @@ class FluxObjects:
         return self.selected is None or key in self.selected
 
     def add(self, document: Node, file: str = "") -> None:
-        """Remember ``document`` if it is one of the Flux image kinds."""
+        """Remember ``document`` if it is one of the Flux image kinds or a GitRepository."""
         api = scalar_get(document, "apiVersion") or ""
         kind = scalar_get(document, "kind")
-        if not api.startswith(API_GROUP) or kind not in KINDS:
+        source = api.startswith(SOURCE_GROUP) and kind == "GitRepository"
+        if not source and (not api.startswith(API_GROUP) or kind not in KINDS):
             return
         metadata = mapping_get(document, "metadata")
         labels = plain_data(mapping_get(metadata, "labels"))
@@ -88,10 +91,11 @@ class FluxObjects:
             file,
         )
         table = {
+            "GitRepository": self.sources,
             "ImagePolicy": self.policies,
             "ImageRepository": self.repositories,
             "ImageUpdateAutomation": self.automations,
-        }[kind]
+        }[kind or ""]
         table[(found.namespace, found.name)] = found
 
     def resolve(self, ref: str) -> FluxTarget:
@@ -106,6 +110,16 @@ class FluxObjects:
         """What ``policy`` writes; ManifestError when its ImageRepository is unusable."""
         namespace = policy.namespace if namespace is None else namespace
         where = f"{namespace}/{policy.name}" if namespace else policy.name
+        repository = self.repository_of(policy, namespace)
+        problem = provider_problem(repository)
+        if problem:
+            raise ManifestError(problem)
+        policy_text = translate(policy.spec, where, exclusions(repository))
+        return FluxTarget(policy_text, str(repository.spec["image"]), (namespace, policy.name))
+
+    def repository_of(self, policy: FluxObject, namespace: str) -> FluxObject:
+        """The ImageRepository ``policy`` names, or ManifestError saying it is missing."""
+        where = f"{namespace}/{policy.name}" if namespace else policy.name
         repo_ref = policy.spec.get("imageRepositoryRef") or {}
         repo_name = repo_ref.get("name") if isinstance(repo_ref, dict) else None
         if not repo_name:
@@ -117,11 +131,7 @@ class FluxObjects:
                 f"ImagePolicy {where} names ImageRepository {repo_ns}/{repo_name}, which is"
                 " not in the repo; add it or fix spec.imageRepositoryRef"
             )
-        problem = provider_problem(repository)
-        if problem:
-            raise ManifestError(problem)
-        policy_text = translate(policy.spec, where, exclusions(repository))
-        return FluxTarget(policy_text, str(repository.spec["image"]), (namespace, policy.name))
+        return repository
 
 
 def lookup(table: dict[Key, FluxObject], namespace: str, name: str) -> FluxObject | None:

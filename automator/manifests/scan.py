@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 MAX_BYTES = 5 << 20
 # a file without one of these words cannot put any scalar under a policy
 _POLICY_WORDS = re.compile(rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/")
-_FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
+_FLUX_OBJECTS = re.compile(rb"(?:image|source)\.toolkit\.fluxcd\.io/")
 _SUFFIXES = (".yaml", ".yml")
 
 
