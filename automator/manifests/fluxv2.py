@@ -98,6 +98,11 @@ class FluxObjects:
         }[kind or ""]
         table[(found.namespace, found.name)] = found
 
+    def has_policy(self, ref: str) -> bool:
+        """Whether the ImagePolicy ``namespace:name`` is in the repo."""
+        namespace, _, name = ref.partition(":")
+        return lookup(self.policies, namespace, name) is not None
+
     def resolve(self, ref: str) -> FluxTarget:
         """Resolve ``namespace:name`` or raise ManifestError saying what is missing."""
         namespace, _, name = ref.partition(":")

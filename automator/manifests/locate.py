@@ -179,7 +179,9 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     try:
         target = flux.resolve(marker.body)
     except ManifestError as exc:
-        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", error=True)
+        # a policy that exists but cannot be used needs a person; a missing one is left alone
+        broken = flux.has_policy(marker.body)
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", error=broken)
         return
     if not flux.selects(target.key):
         found.refuse(marker.line, f"$imagepolicy {marker.body}: not selected by the automation")

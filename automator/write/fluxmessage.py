@@ -82,10 +82,18 @@ class ImageRef:
         return self.change.image.repository
 
     def Registry(self) -> str:
-        return self.change.image.registry
+        registry = self.change.image.registry  # go-containerregistry spells Docker Hub so
+        return "index.docker.io" if registry == "docker.io" else registry
 
     def Name(self) -> str:
-        return str(self.change.image)
+        """Fully qualified, as go-containerregistry's ``Name()``."""
+        image = self.change.image
+        name = f"{self.Registry()}/{image.repository}"
+        return (
+            name
+            + (f":{image.tag}" if image.tag else "")
+            + (f"@{image.digest}" if image.digest else "")
+        )
 
     def Policy(self) -> NamespacedName:
         return self.policy
@@ -116,7 +124,8 @@ class ImageResult:
     def Objects(self) -> dict[ObjectIdentifier, list[ImageRef]]:
         merged: dict[ObjectIdentifier, list[ImageRef]] = {}
         for result in self.Files.values():
-            merged.update(result.Objects)
+            for oid, refs in result.Objects.items():
+                merged.setdefault(oid, []).extend(refs)
         return merged
 
 
@@ -133,7 +142,8 @@ class Result:
     def Objects(self) -> dict[ObjectIdentifier, list[FluxChange]]:
         merged: dict[ObjectIdentifier, list[FluxChange]] = {}
         for objects in self.FileChanges.values():
-            merged.update(objects)
+            for oid, changes in objects.items():
+                merged.setdefault(oid, []).extend(changes)
         return merged
 
 
