@@ -51,7 +51,7 @@ def automations(flux: FluxObjects, default_branch: str) -> list[Automation]:
     found = []
     for key in sorted(flux.automations):
         obj = flux.automations[key]
-        if obj.spec.get("suspend") is True:
+        if str(obj.spec.get("suspend")).lower() == "true":  # scalars are read as strings
             continue
         found.append(read_automation(obj, flux, default_branch))
     return found
