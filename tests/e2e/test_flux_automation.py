@@ -274,3 +274,47 @@ def test_bad_automation_input_is_refused_and_nothing_is_written(
         assert result.returncode == 1, (case, result.stderr)
         assert line in result.stderr, (case, result.stderr)
         assert git("for-each-ref", cwd=remote) == before, case
+
+
+def test_selector_existing_push_branch_and_refspec(
+    tmp_path: Path, registry: Registry, pusher: Pusher, git_daemon: GitDaemon
+) -> None:
+    """Only the selected ImagePolicy is written; the existing push branch is built on;
+    the refspec's branch gets the same commit."""
+    suffix = uuid.uuid4().hex[:8]
+    api, web = f"flux/api-{suffix}", f"flux/web-{suffix}"
+    pusher.tag(api, ["1.0.0", "1.2.0"])
+    pusher.tag(web, ["2024-01-01", "2024-03-01"])
+    files = layout(registry, api, web)
+    refspec = "      branch: image-updates\n      refspec: HEAD:refs/heads/review"
+    selector = "  policySelector:\n    matchLabels: {app: api}\n  update:"
+    files["clusters/prod/image-automation.yaml"] = (
+        files["clusters/prod/image-automation.yaml"]
+        .replace("      branch: image-updates", refspec)
+        .replace("  update:", selector)
+    )
+    files["apps/podinfo/images.yaml"] = files["apps/podinfo/images.yaml"].replace(
+        "  name: api\n  namespace: flux-system\nspec:\n  imageRepositoryRef",
+        "  name: api\n  namespace: flux-system\n  labels: {app: api}\nspec:\n  imageRepositoryRef",
+    )
+    remote = make_bare_repo(git_daemon.base / "fleet.git", files)
+    work = tmp_path / "work"
+    git("clone", "-q", str(remote), str(work))
+    git("checkout", "-q", "-b", "image-updates", cwd=work)
+    (work / "NOTES.md").write_text("reviewed\n")
+    git("add", "NOTES.md", cwd=work)
+    git("commit", "-q", "-m", "notes", cwd=work)
+    git("push", "-q", "origin", "image-updates", cwd=work)
+    pushed = git("rev-parse", "image-updates", cwd=remote).strip()
+    config = follow_config(tmp_path / "automator.yaml", git_daemon.url("fleet.git"), registry.host)
+
+    result = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tip = git("rev-parse", "image-updates", cwd=remote).strip()
+    assert git("rev-parse", "image-updates^", cwd=remote).strip() == pushed
+    assert git("rev-parse", "review", cwd=remote).strip() == tip
+    assert git("show", "image-updates:NOTES.md", cwd=remote) == "reviewed\n"
+    kustomization = git("show", "image-updates:apps/podinfo/kustomization.yaml", cwd=remote)
+    assert "newTag: 1.2.0" in kustomization
+    deployment = git("show", "image-updates:apps/podinfo/deployment.yaml", cwd=remote)
+    assert deployment == files["apps/podinfo/deployment.yaml"]  # web is not selected
