@@ -12,6 +12,10 @@ registry catalog, the signer and the forge. Each stage is a module of its own:
 
 Planning is memoised by commit: when a writer plans again (a lost push race, or one
 pull-request group after another) on a tip already scanned, it costs nothing.
+
+A little over 300 lines: sources that follow Flux ImageUpdateAutomation objects
+(``automator.follow`` reads and checks them) are orchestrated here, beside the planner
+they reuse, rather than in a module that would have to reach back into this one.
 """
 
 from __future__ import annotations
@@ -193,9 +197,27 @@ class Engine:
         """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""
         source = self._by_name[name]
         snapshot = self.adapters.repo(source).fetch()
+        if source.follow:
+            return self._scan_followed(source, snapshot)
         scan = scan_source(snapshot, source.paths)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
         return replace(scan, skipped=(*skipped, *scan.skipped))
+
+    def _scan_followed(self, source: SourceSettings, snapshot: Snapshot) -> ScanResult:
+        """``check`` of a source that follows automations: each one's path and policies."""
+        scans = []
+        for unit in follow_units(source.name, source.branch, flux_objects(snapshot), None, False):
+            branch = unit.automation.checkout_branch
+            tip = snapshot if branch == source.branch else self.adapters.repo(
+                replace(source, branch=branch)
+            ).fetch()  # fmt: skip
+            scans.append(scan_source(tip, (unit.automation.path,), unit.flux()))
+        return ScanResult(
+            tuple(s for scan in scans for s in scan.sites),
+            tuple(s for scan in scans for s in scan.skipped),
+            sum(scan.files_scanned for scan in scans),
+            sum(scan.files_parsed for scan in scans),
+        )
 
     def reconcile(
         self, name: str, *, dry_run: bool = False, cancel: threading.Event | None = None

@@ -42,10 +42,11 @@ class FollowUnit:
 
 
 def follow_units(
-    name: str, branch: str, flux: FluxObjects, signer: Signer | None
+    name: str, branch: str, flux: FluxObjects, signer: Signer | None, writing: bool = True
 ) -> list[FollowUnit]:
     """One FollowUnit per automation in ``flux`` (read from source ``name``'s ``branch``);
-    raise on the first invalid one, before anything is written."""
+    raise on the first invalid one, before anything is written. Without ``writing``
+    (``automator check``) a missing signer is not an error."""
     units = []
     found = automations(flux, branch)
     if not found:
@@ -60,7 +61,7 @@ def follow_units(
                 check_message_template(automation.template)
             except TemplateError as exc:
                 raise ConfigError(f"{automation.where}: messageTemplate: {exc}") from exc
-        if automation.signing_secret and signer is None:
+        if writing and automation.signing_secret and signer is None:
             raise ConfigError(
                 f"{automation.where} signs commits (signingKey secret"
                 f" {automation.signing_secret!r}); configure write.commit.sign in automator.yaml"

@@ -13,6 +13,9 @@ not. Anything else is a ``TemplateError`` naming the position as Go does:
 Values are Python objects: dicts are Go maps (ranged in sorted key order, or in
 insertion order when the keys do not sort), lists are slices, and other objects
 expose their Go fields as attributes; a callable attribute is a method.
+
+One module of a little over 300 lines: the lexer, parser and evaluator of one small
+language share their node, token and position types.
 """
 
 from __future__ import annotations

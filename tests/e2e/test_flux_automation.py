@@ -198,6 +198,9 @@ def test_the_commit_flux_would_make_on_the_push_branch(
     config = follow_config(tmp_path / "automator.yaml", git_daemon.url("fleet.git"), registry.host)
     main = commits(remote)
 
+    checked = automator("check", "--config", str(config), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.count("(imagepolicy)") == 3, checked.stdout
     result = automator("run", "--once", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert commits(remote) == main  # Flux pushes to the automation's push branch only
