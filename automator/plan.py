@@ -83,6 +83,8 @@ def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> 
     is kept current.
     """
     mode = policy.reflect_digest
+    if site.origin == "imagepolicy" and site.part in (Part.TAG, Part.NAME):
+        return None  # Flux's :tag and :name setters never write a digest: none to look up
     if mode == "never":
         if site.part is Part.DIGEST:
             return Skip(site.where, "a :digest marker needs digestReflectionPolicy IfNotPresent"

@@ -226,3 +226,15 @@ def test_follow_units_refuse_a_signing_key_without_a_signer() -> None:
 def test_follow_units_need_an_automation() -> None:
     with pytest.raises(ManifestError, match="holds none; add one or remove sources"):
         follow_units("fleet", "main", find_flux_objects([]), None)
+
+
+def test_tag_and_name_setters_never_look_up_a_digest() -> None:
+    registry = Registry()
+    marked = (
+        b'newName: reg.test/app # {"$imagepolicy": "flux-system:app:name"}\n'
+        b'newTag: 1.0.0 # {"$imagepolicy": "flux-system:app:tag"}\n'
+    )
+    scan = scan_files([("k.yaml", marked), ("flux.yaml", objects(reflect="Always"))])
+    plan = build_plan(scan.sites, registry)
+    assert [c.new for c in plan.changes] == ["1.1.0"]
+    assert registry.asked == []
