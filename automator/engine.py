@@ -287,8 +287,8 @@ class Engine:
             repo = self.adapters.repo(read)
             planner = _Planner(read, self.adapters.catalog, unit)
             if dry_run or self.adapters.write.mode == "dry-run":
-                tip = repo.fetch()
-                plans.append(splice(planner(tip), tip.read))
+                snapshot = repo.fetch()  # the diff's base: the branch this automation reads
+                plans.append(splice(planner(snapshot), snapshot.read))
             else:
                 writer = PushWriter(source.name, repo, unit.commit, unit.signer, push)
                 written = writer.write(planner, cancel=cancel)
@@ -302,6 +302,7 @@ class Engine:
             tuple(c for p in plans for c in p.changes),
             tuple(s for p in plans for s in p.skipped),
             sum(p.sites for p in plans),
+            {path: data for p in plans for path, data in p.files.items()},
         )
         return Outcome(
             source.name, plan, commit=commit, snapshot=snapshot, images=frozenset(images),

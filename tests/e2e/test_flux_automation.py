@@ -201,6 +201,10 @@ def test_the_commit_flux_would_make_on_the_push_branch(
     checked = automator("check", "--config", str(config), cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.count("(imagepolicy)") == 3, checked.stdout
+    planned = automator("plan", "--config", str(config), cwd=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    assert f"+        image: {registry.host}/{web}:2024-03-01 #" in planned.stdout
+    assert "+  newTag: 1.2.0 #" in planned.stdout
     result = automator("run", "--once", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert commits(remote) == main  # Flux pushes to the automation's push branch only
