@@ -64,7 +64,7 @@ kind: Kustomization
 resources:
 - gotk-sync.yaml
 """,
-    "clusters/prod/image-automation.yaml": """\
+    "apps/image-automation.yaml": """\
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation
 metadata:
@@ -295,8 +295,8 @@ def test_selector_existing_push_branch_and_refspec(
     files = layout(registry, api, web)
     refspec = "      branch: image-updates\n      refspec: HEAD:refs/heads/review"
     selector = "  policySelector:\n    matchLabels: {app: api}\n  update:"
-    files["clusters/prod/image-automation.yaml"] = (
-        files["clusters/prod/image-automation.yaml"]
+    files["apps/image-automation.yaml"] = (
+        files["apps/image-automation.yaml"]
         .replace("      branch: image-updates", refspec)
         .replace("  update:", selector)
     )
