@@ -137,12 +137,12 @@ class GitRepo:
 
         The source side names what was just written (``HEAD`` or a branch); no force.
         """
-        _, sep, destination = refspec.partition(":")
+        source, sep, destination = refspec.partition(":")
         branch = destination.removeprefix("refs/heads/")
-        if not sep or not branch or branch.startswith("refs/") or refspec.startswith("+"):
+        if not (source and sep and branch) or branch.startswith("refs/") or source[0] == "+":
             raise GitError(
                 f"{self.display_url}: refspec {refspec!r}: only <src>:refs/heads/<branch>"
-                " is supported (no '+', no other refs)"
+                " is supported (no '+', no deletion, no other refs)"
             )
         with self._exclusive() as repo:
             repo.references.create(PUSH_REF + "refspec", pygit2.Oid(hex=commit), force=True)

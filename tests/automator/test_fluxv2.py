@@ -4,12 +4,16 @@ broken references, and the ImageUpdateAutomation reading (policySelector, branch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import policies
-from automator.errors import AutomatorError, ConfigError, ManifestError
+from automator.config import parse_config
+from automator.errors import AutomatorError, ConfigError, GitError, ManifestError
 from automator.follow import follow_units
+from automator.git import GitRepo
 from automator.manifests import find_flux_objects, scan_files
 from automator.manifests.automation import automations
 from automator.model import Change, Skip
@@ -238,3 +242,20 @@ def test_tag_and_name_setters_never_look_up_a_digest() -> None:
     plan = build_plan(scan.sites, registry)
     assert [c.new for c in plan.changes] == ["1.1.0"]
     assert registry.asked == []
+
+
+def test_config_follow_accepts_only_image_update_automation() -> None:
+    base: dict[str, Any] = {"sources": [{"name": "fleet", "url": "https://git.test/fleet.git"}]}
+    base["sources"][0]["follow"] = "ImageUpdateAutomation"
+    assert parse_config(base).sources[0].follow == "ImageUpdateAutomation"
+    base["sources"][0]["follow"] = "Kustomization"
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.follow"):
+        parse_config(base)
+
+
+@pytest.mark.parametrize("refspec", ["+HEAD:refs/heads/x", "HEAD", "HEAD:refs/for/main", ":x"])
+def test_unsupported_refspecs_are_refused_before_any_network(refspec: str, tmp_path: Path) -> None:
+    repo = GitRepo("https://git.test/fleet.git", "main", tmp_path)
+    with pytest.raises(GitError, match="only <src>:refs/heads/<branch> is supported"):
+        repo.push_refspec("0" * 40, refspec)
+    assert not any(tmp_path.iterdir())
