@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ruamel.yaml.nodes import Node
@@ -39,7 +39,6 @@ class ScanResult:
     skipped: tuple[Skip, ...]
     files_scanned: int  # YAML files looked at
     files_parsed: int = 0  # of those, files the YAML parser read (the rest held no policy word)
-    flux: FluxObjects = field(default_factory=FluxObjects, compare=False)  # objects found
 
 
 def is_manifest_path(path: str) -> bool:
@@ -135,7 +134,7 @@ def scan_files(
         skipped.extend(refused)
     files_scanned = scanned
     logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
-    return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses, flux)
+    return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses)
 
 
 def find_image_scalars(path: str, data: bytes) -> list[Site]:
