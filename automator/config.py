@@ -84,6 +84,12 @@ class Source(_Model):
     """The longest one fetch, push or branch listing of this remote may take in all,
     however slowly the server answers (each read also has its own 30 s timeout).
     Default 300; e.g. 900 for a very large repository on a slow link."""
+    follow: Literal["ImageUpdateAutomation"] | None = None
+    """Follow the repo's Flux ImageUpdateAutomation objects instead of ``paths``/``write``.
+
+    Each automation on ``branch`` says where to read (``update.path``), which ImagePolicies
+    to write (``policySelector``), where to push and how to commit. Default: unset.
+    Example: ``follow: ImageUpdateAutomation``."""
 
     @field_validator("paths")
     @classmethod

@@ -12,6 +12,10 @@ registry catalog, the signer and the forge. Each stage is a module of its own:
 
 Planning is memoised by commit: when a writer plans again (a lost push race, or one
 pull-request group after another) on a tip already scanned, it costs nothing.
+
+A little over 300 lines: sources that follow Flux ImageUpdateAutomation objects
+(``automator.follow`` reads and checks them) are orchestrated here, beside the planner
+they reuse, rather than in a module that would have to reach back into this one.
 """
 
 from __future__ import annotations
@@ -23,9 +27,16 @@ from dataclasses import dataclass, field, replace
 
 from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
+from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
 from automator.git import Signer, Snapshot
-from automator.manifests import ScanResult, is_manifest_path, scan_files
+from automator.manifests import (
+    FluxObjects,
+    ScanResult,
+    find_flux_objects,
+    is_manifest_path,
+    scan_files,
+)
 from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
 from automator.plan import build_plan
@@ -55,6 +66,7 @@ class SourceSettings:
     branch: str = "main"
     paths: tuple[str, ...] = (".",)
     rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
+    follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +107,69 @@ class Outcome:
 def scan_source(
     snapshot: Snapshot,
     paths: Iterable[str],
+    flux: FluxObjects | None = None,
+    *,
     remote: str | None = None,
     rules: Sequence[Rule] = (),
 ) -> ScanResult:
-    """Every Site under ``paths``; only manifest files within the size limit are read."""
-    files = snapshot.walk(list(paths), accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
-    return scan_files(
-        files,
-        max_bytes=MAX_FILE_BYTES,
-        read=read_or_none(snapshot.read),
-        repo_url=remote,
-        rules=rules,
+    """Every Site under ``paths``; only manifest files within the size limit are read.
+
+    One walk of the whole tree: Flux ImagePolicy/ImageRepository objects count wherever
+    they are, Sites only under ``paths``. What lies outside ``paths`` is never reported.
+    ``remote`` (the source's Git URL) tells Argo Applications of this repo from others;
+    ``rules`` govern the workload containers no annotation covers.
+    """
+    read = read_or_none(snapshot.read)
+    roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")]
+    if not roots:
+        files = snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+        return scan_files(
+            files, max_bytes=MAX_FILE_BYTES, flux=flux, read=read, repo_url=remote, rules=rules
+        )
+    seen: list[str] = []
+
+    def accept(path: str) -> bool:
+        seen.append(path)
+        return is_manifest_path(path)
+
+    def under(path: str) -> bool:
+        return any(path == root or path.startswith(root + "/") for root in roots)
+
+    inside: list[tuple[str, bytes]] = []
+    outside: list[tuple[str, bytes]] = []
+    before = len(snapshot.skipped)
+    for path, data in snapshot.walk([], accept=accept, max_bytes=MAX_FILE_BYTES):
+        (inside if under(path) else outside).append((path, data))
+    snapshot.skipped[before:] = [s for s in snapshot.skipped[before:] if under(s[0])]
+    snapshot.skipped.extend(
+        (root, "path not found at this commit")
+        for root in roots
+        if not any(p == root or p.startswith(root + "/") for p in seen)
     )
+    flux = find_flux_objects(outside, flux)
+    return scan_files(
+        inside, max_bytes=MAX_FILE_BYTES, flux=flux, read=read, repo_url=remote, rules=rules
+    )
+
+
+def flux_objects(snapshot: Snapshot) -> FluxObjects:
+    """The Flux objects anywhere in ``snapshot`` (for sources that follow automations)."""
+    before = len(snapshot.skipped)
+    files = snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
+    found = find_flux_objects(files)
+    del snapshot.skipped[before:]
+    return found
 
 
 class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
-    def __init__(self, source: SourceSettings, catalog: RegistryCatalog) -> None:
+    def __init__(
+        self, source: SourceSettings, catalog: RegistryCatalog, selected: FollowUnit | None = None
+    ) -> None:
         self.source = source
         self.catalog = catalog
+        self.unit = selected
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self._plans: dict[str, Plan] = {}
@@ -128,7 +183,10 @@ class _Planner:
             return plan
 
     def _plan(self, snapshot: Snapshot) -> Plan:
-        scan = scan_source(snapshot, self.source.paths, self.source.remote, self.source.rules)
+        flux = self.unit.flux() if self.unit is not None else None
+        scan = scan_source(
+            snapshot, self.source.paths, flux, remote=self.source.remote, rules=self.source.rules
+        )
         self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
@@ -161,9 +219,27 @@ class Engine:
         """The Sites of source ``name`` at its branch tip, and everything skipped (``check``)."""
         source = self._by_name[name]
         snapshot = self.adapters.repo(source).fetch()
-        scan = scan_source(snapshot, source.paths, source.remote, source.rules)
+        if source.follow:
+            return self._scan_followed(source, snapshot)
+        scan = scan_source(snapshot, source.paths, remote=source.remote, rules=source.rules)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
         return replace(scan, skipped=(*skipped, *scan.skipped))
+
+    def _scan_followed(self, source: SourceSettings, snapshot: Snapshot) -> ScanResult:
+        """``check`` of a source that follows automations: each one's path and policies."""
+        scans = []
+        for unit in follow_units(source.name, source.branch, flux_objects(snapshot), None, False):
+            branch = unit.automation.checkout_branch
+            tip = snapshot if branch == source.branch else self.adapters.repo(
+                replace(source, branch=branch)
+            ).fetch()  # fmt: skip
+            scans.append(scan_source(tip, (unit.automation.path,), unit.flux()))
+        return ScanResult(
+            tuple(s for scan in scans for s in scan.sites),
+            tuple(s for scan in scans for s in scan.skipped),
+            sum(scan.files_scanned for scan in scans),
+            sum(scan.files_parsed for scan in scans),
+        )
 
     def reconcile(
         self, name: str, *, dry_run: bool = False, cancel: threading.Event | None = None
@@ -174,6 +250,8 @@ class Engine:
         nothing is written.
         """
         source = self._by_name[name]
+        if source.follow:
+            return self._follow(source, dry_run=dry_run, cancel=cancel)
         repo = self.adapters.repo(source)
         planner = _Planner(source, self.adapters.catalog)
         if dry_run or self.adapters.write.mode == "dry-run":
@@ -209,6 +287,50 @@ class Engine:
             if report is not None:
                 report(outcome)
         return outcomes, failures
+
+    def _follow(
+        self, source: SourceSettings, *, dry_run: bool, cancel: threading.Event | None
+    ) -> Outcome:
+        """Reconcile every ImageUpdateAutomation of ``source``, each checked before any write."""
+        snapshot = self.adapters.repo(source).fetch()
+        units = follow_units(
+            source.name, source.branch, flux_objects(snapshot), self.adapters.signer
+        )
+        plans: list[Plan] = []
+        commit = None
+        images: set[str] = set()
+        parsed = 0
+        for unit in units:
+            automation = unit.automation
+            read = replace(source, branch=automation.checkout_branch, paths=(automation.path,))
+            push = unit.push_branch
+            if push and push in self.adapters.repo(read).remote_branches(push):
+                read, push = replace(read, branch=push), None  # Flux switches to it when it exists
+            repo = self.adapters.repo(read)
+            planner = _Planner(read, self.adapters.catalog, unit)
+            if dry_run or self.adapters.write.mode == "dry-run":
+                snapshot = repo.fetch()  # the diff's base: the branch this automation reads
+                plans.append(splice(planner(snapshot), snapshot.read))
+            else:
+                writer = PushWriter(source.name, repo, unit.commit, unit.signer, push)
+                written = writer.write(planner, cancel=cancel)
+                plans.append(written.plan)
+                if written.commit and automation.refspec:
+                    push_refspec(repo, written.commit, automation.refspec)
+                commit = written.commit or commit
+            images |= planner.images
+            parsed += planner.files_parsed
+        plan = Plan(
+            changes=tuple(c for p in plans for c in p.changes),
+            skipped=tuple(s for p in plans for s in p.skipped),
+            sites=sum(p.sites for p in plans),
+            current=tuple(s for p in plans for s in p.current),
+            files={path: data for p in plans for path, data in p.files.items()},
+        )
+        return Outcome(
+            source.name, plan, commit=commit, snapshot=snapshot, images=frozenset(images),
+            files_parsed=parsed,
+        )  # fmt: skip
 
     def _writer(self, source: SourceSettings, repo: Repository) -> Writer:
         settings = self.adapters.write

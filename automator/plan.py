@@ -103,19 +103,17 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     decision = policies.select_tag(policy, found, site.image.tag)
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
-    digest = None
-    if policy.pin_digest or site.image.digest is not None or site.part is Part.DIGEST:
-        try:
-            digest = catalog.digest(site.image, decision.tag)
-        except AutomatorError as exc:
-            return Skip(site.where, str(exc), True)
-    if decision.tag == site.image.tag and digest == site.image.digest:
+    digest = _digest(site, policy, decision.tag, catalog)
+    if isinstance(digest, Skip):
+        return digest
+    flux = site.origin == "imagepolicy"  # Flux writes the ImagePolicy's result, whatever is there
+    if not flux and decision.tag == site.image.tag and digest == site.image.digest:
         return None
     try:
         image = site.image.with_tag(decision.tag, digest)
     except ReferenceError_ as exc:
         return Skip(site.where, str(exc), True)
-    new = site.prefix + _new_value(site, image)
+    new = _flux_value(site, image) if flux else site.prefix + _new_value(site, image)
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
@@ -137,6 +135,44 @@ def _current_time_unknown(
     if not wanted(current):
         return False
     return all(c.created is None for c in found if c.tag == current)
+
+
+def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> str | Skip | None:
+    """The digest to write with ``tag``, as the policy's digest reflection says.
+
+    ``never`` drops a digest the field holds; ``if-not-present`` keeps the one written
+    while the tag stays (a re-pushed tag does not move it); ``always`` (or ``pin-digest``)
+    resolves it every time. Without a reflection mode a digest the field already holds
+    is kept current.
+    """
+    mode = policy.reflect_digest
+    if site.origin == "imagepolicy" and site.part in (Part.TAG, Part.NAME):
+        return None  # Flux's :tag and :name setters never write a digest: none to look up
+    if mode == "never":
+        if site.part is Part.DIGEST:
+            return Skip(site.where, "a :digest marker needs digestReflectionPolicy IfNotPresent"
+                        " or Always on its ImagePolicy", True)  # fmt: skip
+        return None
+    if mode == "if-not-present" and site.image.digest is not None and tag == site.image.tag:
+        return site.image.digest
+    wanted = mode is not None or policy.pin_digest or site.image.digest is not None
+    if not wanted and site.part is not Part.DIGEST:
+        return None
+    try:
+        return catalog.digest(site.image, tag)
+    except AutomatorError as exc:
+        return Skip(site.where, str(exc), True)
+
+
+def _flux_value(site: Site, image: ImageRef) -> str:
+    """What Flux's setter writes: the whole ``name:tag[@digest]``, or just the part named."""
+    if site.part is Part.TAG:
+        return image.tag or ""
+    if site.part is Part.DIGEST:
+        return image.digest or ""
+    if site.part is Part.NAME:
+        return image.name
+    return str(image)
 
 
 def _new_value(site: Site, image: ImageRef) -> str:

@@ -11,8 +11,15 @@ Kinds (aliases from Flux v1 and Argo CD Image Updater in brackets):
     digest:<tag>               follow one mutable tag by digest (always pins)
 
 Options: ``filter=<re>``, ``extract=<template>``, ``ignore=<glob>`` (repeatable),
-``prerelease``, ``strict``, ``min-age=<duration>``, ``pin-digest``,
-``platform=<os>/<arch>[/<variant>]``, ``allow-downgrade``, ``order=<ordering>``.
+``exclude=<re>`` (repeatable; a tag the regex finds anywhere is refused: Flux's
+ImageRepository ``exclusionList``), ``prerelease``, ``strict``, ``min-age=<duration>``,
+``pin-digest``, ``reflect-digest=never|if-not-present|always`` (Flux's
+``digestReflectionPolicy``; ``always`` is ``pin-digest``), ``platform=<os>/<arch>[/<variant>]``,
+``allow-downgrade``, ``order=<ordering>``.
+
+Flux v1 (``flux_v1=True``): a tag spelled ``latest`` (any case) is never picked unless the
+pattern is exactly ``latest`` (fluxd's ``matchWithLatest``), and under a build-time ordering
+a workload whose current tag has no known build time is left alone (fluxd skips it).
 
 Version parsing (a decision): tags are read loosely, like Argo and Flux v1 (Masterminds
 ``NewVersion``: ``v1.2``, ``1.2``, ``2023.01.05`` count). ``strict`` switches to Flux v2's
@@ -60,7 +67,11 @@ KINDS: Final = {
 }
 ORDERS: Final = ("semver", "alphabetical", "numerical", "newest-build")
 FLAGS: Final = frozenset({"prerelease", "strict", "pin-digest", "allow-downgrade"})
-VALUED: Final = frozenset({"filter", "extract", "ignore", "min-age", "platform", "order"})
+VALUED: Final = frozenset(
+    {"filter", "extract", "ignore", "exclude", "min-age", "platform", "order", "reflect-digest"}
+)
+REPEATABLE: Final = frozenset({"ignore", "exclude"})
+REFLECT: Final = ("never", "if-not-present", "always")
 _DURATION: Final = re.compile(r"(?:[0-9]+[smhdw])+")
 _DURATION_PART: Final = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -89,6 +100,9 @@ class Policy:
     allow_downgrade: bool = False
     digest_tag: str | None = None
     needs_created: bool = False
+    exclude: tuple[Pattern, ...] = ()
+    reflect_digest: str | None = None  # never | if-not-present | always; None: pin_digest says
+    fluxd: bool = False  # Flux v1 rules: no ``latest`` unless asked; unknown current build time
 
 
 def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
@@ -123,8 +137,14 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
         fields["min_age"] = _duration(text, options["min-age"][0])
     if "platform" in options:
         fields["platform"] = _platform(text, options["platform"][0])
+    if "exclude" in options:
+        fields["exclude"] = tuple(_regex(text, part) for part in options["exclude"])
+    if "reflect-digest" in options:
+        reflect = fields["reflect_digest"] = _one_of(text, options["reflect-digest"][0], REFLECT)
+        fields["pin_digest"] = reflect == "always"
     if kind == "digest":
         fields["pin_digest"] = True
+    fields["fluxd"] = flux_v1
     if order == "semver" and kind != "semver":
         fields["constraints"] = parse_constraint("*", include_prerelease="prerelease" in flags)
     fields["needs_created"] = order == "newest-build" or "min_age" in fields
@@ -143,7 +163,7 @@ def _options(text: str, parts: tuple[Part, ...]) -> dict[str, list[Part]]:
             )
         if part.name in VALUED and not part.value:
             raise policy_error(text, part.value_at, f"a value: {part.name}=<value>")
-        if part.name in options and part.name != "ignore":
+        if part.name in options and part.name not in REPEATABLE:
             raise policy_error(text, part.name_at, f"{part.name} at most once")
         options.setdefault(part.name, []).append(part)
     return options

@@ -55,6 +55,7 @@ _BEST: Final = {
     ("newest-build", False): "newest build",
 }
 _COSIGN: Final = "cosign signature, attestation or SBOM tag"
+_FLUXD_LATEST: Final = "latest is picked only by the pattern 'latest' (Flux v1)"
 
 Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
@@ -97,6 +98,13 @@ def _select(
     key_of = keyer(policy)
     needs_created = policy.needs_created
     now = now or datetime.now(UTC)
+    fluxd_builds = policy.fluxd and policy.order == "newest-build"
+    if fluxd_builds and current is not None and listed.get(current, _UNKNOWN)[0] is None:
+        reason = (
+            f"the build time of the current tag {current} is unknown; fluxd leaves the"
+            " workload alone (Flux v1)"
+        )
+        return Decision(None, reason, (), current, len(listed))
     # One entry per tag in tag order; None for a ranked tag until _decide refuses it.
     places: list[Refusal | None] = []
     ranked: list[Ranked] = []
@@ -150,12 +158,19 @@ def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refu
         for g, p in zip(policy.ignore, policy.ignore_patterns, strict=True)
     ]
     valid = _TAG.fullmatch
+    excludes = [(clock.bind(p.search), f"matches exclude={p.pattern}") for p in policy.exclude]
+    no_latest = policy.fluxd and policy.text.strip() != "glob:latest"
 
     def admit(tag: str) -> str | Refusal:
         if len(tag) > MAX_TAG_CHARS or not valid(tag):
             return refusal(tag, "invalid-tag", tag, _invalid)
         if tag.endswith(COSIGN_SUFFIXES):
             return refusal(tag, "cosign", _COSIGN)
+        for excluded, why in excludes:
+            if excluded(tag):
+                return refusal(tag, "ignored", why)
+        if no_latest and tag.lower() == "latest":
+            return refusal(tag, "ignored", _FLUXD_LATEST)
         value = tag if plain else value_of(tag)
         if value is None:
             return refusal(tag, "filtered", unselected)

@@ -14,7 +14,14 @@ from automator.write import Repository
 
 
 def source_settings(source: Source, rules: tuple[Rule, ...] = ()) -> SourceSettings:
-    return SourceSettings(source.name, source.url, source.branch, tuple(source.paths), rules)
+    return SourceSettings(
+        source.name,
+        source.url,
+        source.branch,
+        tuple(source.paths),
+        rules,
+        follow=source.follow,
+    )
 
 
 def rules(config: Config) -> tuple[Rule, ...]:
@@ -39,7 +46,7 @@ def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], 
 
     def repo(source: SourceSettings) -> Repository:
         index, entry = by_name[source.name]
-        return open_repo(entry, state_dir, index)
+        return open_repo(entry, state_dir, index, branch=source.branch)
 
     return repo
 
@@ -74,11 +81,16 @@ def git_auth(source: Source, index: int = 0) -> GitAuth | None:
     )
 
 
-def open_repo(source: Source, state_dir: Path, index: int = 0) -> GitRepo:
-    """``source``'s bare clone under ``state_dir``, with its credentials read now."""
+def open_repo(
+    source: Source, state_dir: Path, index: int = 0, *, branch: str | None = None
+) -> GitRepo:
+    """``source``'s bare clone under ``state_dir``, with its credentials read now.
+
+    ``branch`` overrides ``source.branch`` (a followed automation's checkout branch).
+    """
     return GitRepo(
         source.url,
-        source.branch,
+        branch or source.branch,
         state_dir / "git",
         auth=git_auth(source, index),
         deadline_s=source.git_deadline_seconds,

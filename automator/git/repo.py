@@ -154,6 +154,32 @@ class GitRepo:
 
         return self._clone.run(attempts)
 
+    def push_refspec(self, commit: str, refspec: str) -> None:
+        """Push ``commit`` to the destination of ``refspec`` too (Flux ``git.push.refspec``).
+
+        The source side names what was just written (``HEAD`` or a branch); no force.
+        """
+        source, sep, destination = refspec.partition(":")
+        branch = destination.removeprefix("refs/heads/")
+        if not (source and sep and branch) or branch.startswith("refs/") or source[0] == "+":
+            raise GitError(
+                f"{self.display_url}: refspec {refspec!r}: only <src>:refs/heads/<branch>"
+                " is supported (no '+', no deletion, no other refs)"
+            )
+
+        def push(repo: pygit2.Repository) -> None:
+            repo.references.create(PUSH_REF + "refspec", pygit2.Oid(hex=commit), force=True)
+            try:
+                self._push(repo, f"{PUSH_REF}refspec:refs/heads/{branch}", branch)
+            except _LostRace as lost:
+                raise GitError(
+                    f"{self.display_url}: push of refspec {refspec!r} failed ({lost});"
+                    " the next cycle retries",
+                    transient=True,
+                ) from lost
+
+        self._clone.run(push)
+
     def remote_branches(self, prefix: str = "") -> dict[str, str]:
         """Branches on the remote whose names start with ``prefix``, with their tips."""
         return self._clone.run(lambda repo: self._remote_heads(repo, prefix))

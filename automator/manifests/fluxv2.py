@@ -1,9 +1,15 @@
-"""Flux v2 ImagePolicy and ImageRepository objects, translated into our policy strings.
+"""Flux v2 ImagePolicy, ImageRepository and ImageUpdateAutomation objects.
 
-``semver.range`` becomes ``semver:<range>;strict`` (Flux parses tags as strict
-SemVer after one leading ``v``), ``alphabetical``/``numerical`` keep their order,
-``filterTags`` becomes ``;filter=<re>;extract=<tpl>``, and a digest reflection
-policy other than ``Never`` becomes ``;pin-digest``.
+An ImagePolicy becomes one of our policy strings: ``semver.range`` becomes
+``semver:<range>;strict`` (Flux parses tags as strict SemVer after one leading
+``v``), ``alphabetical``/``numerical`` keep their order, ``filterTags`` becomes
+``;filter=<re>;extract=<tpl>``, ``digestReflectionPolicy`` becomes
+``;reflect-digest=never|if-not-present|always`` (Flux's default is ``Never``), and
+its ImageRepository's ``exclusionList`` becomes one ``;exclude=<re>`` each. The
+image a marker writes is the ImageRepository's ``spec.image``.
+
+Objects are collected from every file of the source (not only under ``paths``);
+one without ``metadata.namespace`` (set by a kustomization) matches any namespace.
 """
 
 from __future__ import annotations
@@ -18,7 +24,30 @@ from automator.errors import ManifestError
 from automator.manifests.document import mapping_get, plain_data, scalar_get
 
 API_GROUP = "image.toolkit.fluxcd.io/"
+SOURCE_GROUP = "source.toolkit.fluxcd.io/"
+KINDS = ("ImagePolicy", "ImageRepository", "ImageUpdateAutomation")
+# image-reflector-controller api/v1 imagerepository_types.go: the default exclusionList
+DEFAULT_EXCLUSIONS = ("^.*\\.sig$",)
+SUPPORTED_PROVIDERS = frozenset({"generic"})
 _NEEDS_QUOTES = re.compile(r'[;"\s]')
+_REFLECT = {"Never": "never", "IfNotPresent": "if-not-present", "Always": "always"}
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True, slots=True)
+class FluxObject:
+    """One object: its namespace, name, labels and plain ``spec``."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    file: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,53 +56,119 @@ class FluxTarget:
 
     policy: str  # our policy string
     image: str  # the ImageRepository's spec.image (the name Flux writes)
+    key: Key = ("", "")  # the ImagePolicy's (namespace, name)
 
 
 @dataclass(slots=True)
 class FluxObjects:
-    """The ImagePolicy and ImageRepository objects found in a repo, by (namespace, name)."""
+    """The Flux image objects found in a repo, by kind and (namespace, name)."""
 
-    policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    repositories: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    policies: dict[Key, FluxObject] = field(default_factory=dict)
+    repositories: dict[Key, FluxObject] = field(default_factory=dict)
+    automations: dict[Key, FluxObject] = field(default_factory=dict)
+    sources: dict[Key, FluxObject] = field(default_factory=dict)  # GitRepository objects
+    selected: frozenset[Key] | None = None  # ImagePolicies an automation selects; None: all
 
-    def add(self, document: Node) -> None:
-        """Remember ``document`` if it is an ImagePolicy or ImageRepository."""
+    def selects(self, key: Key) -> bool:
+        """Whether markers of the ImagePolicy ``key`` are to be written."""
+        return self.selected is None or key in self.selected
+
+    def add(self, document: Node, file: str = "") -> None:
+        """Remember ``document`` if it is one of the Flux image kinds or a GitRepository."""
         api = scalar_get(document, "apiVersion") or ""
         kind = scalar_get(document, "kind")
-        if not api.startswith(API_GROUP) or kind not in ("ImagePolicy", "ImageRepository"):
+        source = api.startswith(SOURCE_GROUP) and kind == "GitRepository"
+        if not source and (not api.startswith(API_GROUP) or kind not in KINDS):
             return
         metadata = mapping_get(document, "metadata")
-        key = (scalar_get(metadata, "namespace") or "", scalar_get(metadata, "name") or "")
+        labels = plain_data(mapping_get(metadata, "labels"))
         spec = plain_data(mapping_get(document, "spec"))
-        table = self.policies if kind == "ImagePolicy" else self.repositories
-        table[key] = spec if isinstance(spec, dict) else {}
+        found = FluxObject(
+            scalar_get(metadata, "namespace") or "",
+            scalar_get(metadata, "name") or "",
+            {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+            spec if isinstance(spec, dict) else {},
+            file,
+        )
+        table = {
+            "GitRepository": self.sources,
+            "ImagePolicy": self.policies,
+            "ImageRepository": self.repositories,
+            "ImageUpdateAutomation": self.automations,
+        }[kind or ""]
+        table[(found.namespace, found.name)] = found
+
+    def has_policy(self, ref: str) -> bool:
+        """Whether the ImagePolicy ``namespace:name`` is in the repo."""
+        namespace, _, name = ref.partition(":")
+        return lookup(self.policies, namespace, name) is not None
 
     def resolve(self, ref: str) -> FluxTarget:
         """Resolve ``namespace:name`` or raise ManifestError saying what is missing."""
         namespace, _, name = ref.partition(":")
-        spec = _lookup(self.policies, namespace, name)
-        if spec is None:
+        policy = lookup(self.policies, namespace, name)
+        if policy is None:
             raise ManifestError(f"ImagePolicy {namespace}/{name} is not in the repo")
-        repo_ref = spec.get("imageRepositoryRef") or {}
+        return self.target(policy, namespace)
+
+    def target(self, policy: FluxObject, namespace: str | None = None) -> FluxTarget:
+        """What ``policy`` writes; ManifestError when its ImageRepository is unusable."""
+        namespace = policy.namespace if namespace is None else namespace
+        where = f"{namespace}/{policy.name}" if namespace else policy.name
+        repository = self.repository_of(policy, namespace)
+        problem = provider_problem(repository)
+        if problem:
+            raise ManifestError(problem)
+        policy_text = translate(policy.spec, where, exclusions(repository))
+        return FluxTarget(policy_text, str(repository.spec["image"]), (namespace, policy.name))
+
+    def repository_of(self, policy: FluxObject, namespace: str) -> FluxObject:
+        """The ImageRepository ``policy`` names, or ManifestError saying it is missing."""
+        where = f"{namespace}/{policy.name}" if namespace else policy.name
+        repo_ref = policy.spec.get("imageRepositoryRef") or {}
         repo_name = repo_ref.get("name") if isinstance(repo_ref, dict) else None
         if not repo_name:
-            raise ManifestError(f"ImagePolicy {namespace}/{name} has no imageRepositoryRef.name")
+            raise ManifestError(f"ImagePolicy {where} has no imageRepositoryRef.name")
         repo_ns = repo_ref.get("namespace") or namespace
-        repository = _lookup(self.repositories, repo_ns, repo_name)
-        if repository is None or not repository.get("image"):
-            raise ManifestError(f"ImageRepository {repo_ns}/{repo_name} is not in the repo")
-        return FluxTarget(translate(spec, f"{namespace}/{name}"), str(repository["image"]))
+        repository = lookup(self.repositories, repo_ns, repo_name)
+        if repository is None or not repository.spec.get("image"):
+            raise ManifestError(
+                f"ImagePolicy {where} names ImageRepository {repo_ns}/{repo_name}, which is"
+                " not in the repo; add it or fix spec.imageRepositoryRef"
+            )
+        return repository
 
 
-def _lookup(
-    table: dict[tuple[str, str], dict[str, Any]], namespace: str, name: str
-) -> dict[str, Any] | None:
+def lookup(table: dict[Key, FluxObject], namespace: str, name: str) -> FluxObject | None:
     """Exact namespace first; an object without one (set by a kustomization) matches any."""
     return table.get((namespace, name), table.get(("", name)))
 
 
-def translate(spec: dict[str, Any], where: str) -> str:
-    """An ImagePolicy ``spec`` as our policy string."""
+def provider_problem(repository: FluxObject) -> str:
+    """Why automator cannot list ``repository`` with its ``spec.provider``, or ''.
+
+    The one place that maps Flux's provider to ours: the cloud-credentials work
+    connects aws/gcp/azure here.
+    """
+    provider = str(repository.spec.get("provider") or "generic")
+    if provider in SUPPORTED_PROVIDERS:
+        return ""
+    return (
+        f"ImageRepository {repository.where}: provider {provider} not supported yet; use"
+        " provider generic with registry credentials in automator.yaml"
+    )
+
+
+def exclusions(repository: FluxObject) -> tuple[str, ...]:
+    """``spec.exclusionList``; a list given replaces Flux's default (cosign ``.sig``)."""
+    listed = repository.spec.get("exclusionList")
+    if isinstance(listed, list):
+        return tuple(str(item) for item in listed)
+    return DEFAULT_EXCLUSIONS
+
+
+def translate(spec: dict[str, Any], where: str, excluded: tuple[str, ...] = ()) -> str:
+    """An ImagePolicy ``spec`` (and its repository's exclusions) as our policy string."""
     choice = spec.get("policy")
     if not isinstance(choice, dict) or len(choice) != 1:
         raise ManifestError(
@@ -100,8 +195,14 @@ def translate(spec: dict[str, Any], where: str) -> str:
                 options.append(f"{option}={quote_option(str(filters[flux_name]))}")
     if kind == "semver":
         options.append("strict")
-    if spec.get("digestReflectionPolicy") in ("IfNotPresent", "Always"):
-        options.append("pin-digest")
+    options.extend(f"exclude={quote_option(e)}" for e in excluded if e != DEFAULT_EXCLUSIONS[0])
+    reflect = spec.get("digestReflectionPolicy") or "Never"
+    if reflect not in _REFLECT:
+        raise ManifestError(
+            f"ImagePolicy {where}: digestReflectionPolicy {reflect!r} is not Never,"
+            " IfNotPresent or Always"
+        )
+    options.append(f"reflect-digest={_REFLECT[reflect]}")
     return ";".join([head, *options])
 
 

@@ -35,14 +35,14 @@ def part_for(scalar: Scalar) -> Part:
     return Part.REFERENCE
 
 
-def image_for(scalar: Scalar, part: Part, fallback_name: str | None = None) -> ImageRef:
+def image_for(scalar: Scalar, part: Part) -> ImageRef:
     """The whole reference ``scalar`` stands for, or ManifestError saying what is missing."""
     value = scalar.value
     parent = scalar.parent
     if part is Part.REFERENCE:
         text = value
     else:
-        name = value if part is Part.NAME else sibling_name(scalar) or fallback_name
+        name = value if part is Part.NAME else sibling_name(scalar)
         if not name:
             raise ManifestError(
                 f"the {part.value} in '{scalar.key}' has no sibling that names the image"
@@ -59,6 +59,40 @@ def image_for(scalar: Scalar, part: Part, fallback_name: str | None = None) -> I
         return parse_reference(text)
     except ReferenceError_ as exc:
         raise ManifestError(str(exc)) from exc
+
+
+def flux_image_for(scalar: Scalar, part: Part, repository: str) -> ImageRef:
+    """The image a Flux ``$imagepolicy`` field stands for: ``repository`` (the
+    ImageRepository's ``spec.image``) at whatever tag and digest the field, or for a
+    name or digest its siblings, hold. Parts that do not parse are left out: Flux
+    overwrites the field with the policy's result whatever it holds."""
+    value = scalar.value
+    tag = digest = None
+    if part is Part.REFERENCE:
+        try:
+            held = parse_reference(value)
+        except ReferenceError_:
+            held = None
+        tag, digest = (held.tag, held.digest) if held is not None else (None, None)
+    elif part is Part.TAG:
+        tag, _, digest = value.partition("@")
+    else:
+        tag = _sibling(scalar.parent, "tag", "newTag")
+        digest = value if part is Part.DIGEST else _sibling(scalar.parent, "digest", "newDigest")
+    try:
+        image = parse_reference(repository)
+    except ReferenceError_ as exc:
+        raise ManifestError(f"ImageRepository image {repository!r}: {exc}") from exc
+    for held_tag, held_digest in ((tag, digest), (tag, None), (None, None)):
+        try:
+            return image.with_tag(held_tag, held_digest) if held_tag else _at(image, held_digest)
+        except ReferenceError_:
+            continue
+    return image
+
+
+def _at(image: ImageRef, digest: str | None) -> ImageRef:
+    return parse_reference(f"{image.name}@{digest}") if digest else image
 
 
 def sibling_name(scalar: Scalar) -> str | None:

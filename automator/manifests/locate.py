@@ -15,7 +15,7 @@ from ruamel.yaml.nodes import Node
 from automator.errors import ManifestError
 from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
-from automator.manifests.images import image_for, part_for
+from automator.manifests.images import flux_image_for, image_for, part_for
 from automator.manifests.markers import Marker, find_markers
 from automator.manifests.rules import OFF, Rule, Target, first_match
 from automator.manifests.walk import Scalar, scalars
@@ -32,9 +32,10 @@ class Found:
     sites: dict[int, Site] = field(default_factory=dict)
     skipped: list[Skip] = field(default_factory=list)
 
-    def refuse(self, line: int, reason: str, *, fix: str = "") -> None:
-        """Leave ``line`` alone; ``fix`` says what to do when it is a slip ``check`` refuses."""
-        self.skipped.append(Skip(f"{self.path}:{line}", reason, fix=fix))
+    def refuse(self, line: int, reason: str, *, fix: str = "", error: bool = False) -> None:
+        """Leave ``line`` alone; ``fix`` says what to do when it is a slip ``check`` refuses;
+        ``error`` makes it a failure (the plan exits 2)."""
+        self.skipped.append(Skip(f"{self.path}:{line}", reason, error, fix=fix))
 
     def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
@@ -42,8 +43,12 @@ class Found:
         if problem:
             self.refuse(scalar.line, problem)
             return
+        repository = extra.pop("flux_image", None)
         try:
-            image = image_for(scalar, part, extra.pop("fallback_name", None))
+            if repository is not None:
+                image = flux_image_for(scalar, part, repository)
+            else:
+                image = image_for(scalar, part)
         except ManifestError as exc:
             self.refuse(scalar.line, str(exc), fix="give the policy a scalar that holds an image")
             return
@@ -208,7 +213,12 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
     try:
         target = flux.resolve(marker.body)
     except ManifestError as exc:
+        # a policy that exists but cannot be used needs a person; a missing one is left alone
+        broken = flux.has_policy(marker.body)
         fix = "check the ImagePolicy's namespace and name"
-        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", fix=fix)
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: {exc}", fix=fix, error=broken)
         return
-    found.offer(scalar, marker.part, target.policy, "imagepolicy", fallback_name=target.image)
+    if not flux.selects(target.key):
+        found.refuse(marker.line, f"$imagepolicy {marker.body}: not selected by the automation")
+        return
+    found.offer(scalar, marker.part, target.policy, "imagepolicy", flux_image=target.image)

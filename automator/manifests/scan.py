@@ -33,7 +33,7 @@ _POLICY_WORDS = re.compile(
 )
 # with rules, any file with a container image may hold a Site
 _RULED_WORDS = re.compile(_POLICY_WORDS.pattern + rb"|image")
-_FLUX_OBJECTS = re.compile(rb"image\.toolkit\.fluxcd\.io/")
+_FLUX_OBJECTS = re.compile(rb"(?:image|source)\.toolkit\.fluxcd\.io/")
 _ARGO_OBJECTS = re.compile(rb"argoproj\.io/")
 _SUFFIXES = (".yaml", ".yml")
 
@@ -65,25 +65,52 @@ def _safe_path(path: str) -> bool:
     return ".." not in PurePosixPath(path).parts
 
 
+def find_flux_objects(
+    files: Iterable[tuple[str, bytes]], flux: FluxObjects | None = None
+) -> FluxObjects:
+    """The Flux image objects in ``files`` (any path: they need not be under ``paths``).
+
+    A file that cannot be parsed is passed over here; the site scan reports it when it
+    lies under the source's paths.
+    """
+    flux = FluxObjects() if flux is None else flux
+    for path, data in files:
+        if not is_manifest_path(path) or not _FLUX_OBJECTS.search(data):
+            continue
+        try:
+            _, documents = _parse(path, data)
+        except ManifestError as exc:
+            logger.debug("%s: not read for Flux objects: %s", path, exc)
+            continue
+        for document in documents:
+            flux.add(document, path)
+    return flux
+
+
 def scan_files(
     files: Iterable[tuple[str, bytes]],
     *,
     max_bytes: int = MAX_BYTES,
+    flux: FluxObjects | None = None,
     read: Callable[[str], bytes | None] | None = None,
     repo_url: str | None = None,
     rules: Sequence[Rule] = (),
 ) -> ScanResult:
     """Find every Site in ``files`` (repo-relative POSIX paths and their bytes).
 
-    ``read`` fetches any file of the repo by path (None when absent): Argo CD Image
-    Updater targets may lie outside ``files``; without it only ``files`` are seen.
-    ``repo_url`` is the repo's Git URL: Argo Applications of other repos are skipped.
-    ``rules`` (from automator.yaml) govern the workload containers no annotation covers.
+    ``flux`` holds Flux objects found elsewhere in the source (``find_flux_objects``);
+    objects in ``files`` are added to it. With ``flux.selected`` set, ``$imagepolicy``
+    markers of other ImagePolicies are left alone (an ImageUpdateAutomation's
+    ``policySelector``). ``read`` fetches any file of the repo by path (None when
+    absent): Argo CD Image Updater targets may lie outside ``files``; without it only
+    ``files`` are seen. ``repo_url`` is the repo's Git URL: Argo Applications of other
+    repos are skipped. ``rules`` (from automator.yaml) govern the workload containers no
+    annotation covers.
     """
     words = _RULED_WORDS if rules else _POLICY_WORDS
     pending: list[tuple[str, bytes]] = []
     skipped: list[Skip] = []
-    flux = FluxObjects()
+    flux = FluxObjects() if flux is None else flux
     argo = ArgoObjects()
     seen: dict[str, bytes] = {}
     listed: list[str] = []
@@ -114,7 +141,7 @@ def scan_files(
                 skipped.append(_skip(path, exc))
                 continue
             for document in documents:
-                flux.add(document)
+                flux.add(document, path)
                 argo.add(path, document)
         pending.append((path, data))
     sites: list[Site] = []

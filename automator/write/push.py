@@ -16,12 +16,18 @@ class PushWriter:
     """Commits every change of the plan on the branch tip and pushes it."""
 
     def __init__(
-        self, source: str, repo: Repository, commit: CommitSettings, signer: Signer | None = None
+        self,
+        source: str,
+        repo: Repository,
+        commit: CommitSettings,
+        signer: Signer | None = None,
+        push_branch: str | None = None,  # built on the branch tip, pushed here (Flux push.branch)
     ) -> None:
         self.source = source
         self.repo = repo
         self.commit = commit
         self.signer = signer
+        self.push_branch = push_branch
 
     def write(self, replan: Replan, *, cancel: threading.Event | None = None) -> Written:
         last: list[Plan] = []
@@ -38,5 +44,6 @@ class PushWriter:
             author=self.commit.author,
             committer=self.commit.committer,
             sign=self.signer,
+            push_branch=self.push_branch,
         )
         return Written(last[0], commit=result.commit)

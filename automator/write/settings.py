@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from automator.forges import GroupBy
@@ -17,11 +18,14 @@ class CommitSettings:
     committer: Identity | None = None
     message_template: str | None = None
     skip_ci: bool = False
+    render: Callable[[Plan], str] | None = None  # the whole message (a Flux messageTemplate)
 
     def new_commit(self, plan: Plan) -> NewCommit | None:
         """The commit that carries a spliced ``plan``, None when it changes nothing."""
         if plan.empty:
             return None
+        if self.render is not None:
+            return NewCommit(plan.files, self.render(plan))
         return NewCommit(
             plan.files, render_message(plan.changes, self.message_template, self.skip_ci)
         )

@@ -188,20 +188,23 @@ spec:
 """
 
 
+NEVER = "reflect-digest=never"  # Flux's default digestReflectionPolicy
+
+
 def test_flux_v2_markers_resolve_against_objects_in_other_files() -> None:
     result = scan_files([("apps/marked.yaml", MARKED), ("flux/policies.yaml", FLUX_OBJECTS)])
     got = [(s.line, s.part, str(s.image), s.policy) for s in result.sites]
     assert got == [
-        (3, Part.NAME, "ghcr.io/stefanprodan/podinfo:5.0.0", "semver:5.0.x;strict"),
-        (4, Part.TAG, "ghcr.io/stefanprodan/podinfo:5.0.0", "semver:5.0.x;strict"),
+        (3, Part.NAME, "ghcr.io/stefanprodan/podinfo:5.0.0", f"semver:5.0.x;strict;{NEVER}"),
+        (4, Part.TAG, "ghcr.io/stefanprodan/podinfo:5.0.0", f"semver:5.0.x;strict;{NEVER}"),
         (
             6,
             Part.REFERENCE,
             "ghcr.io/stefanprodan/podinfo:main-abc-1",
             'numerical:desc;filter="^main-[a-f0-9]+-(?P<ts>[0-9]+); \\"x\\""'
-            ";extract=$ts;pin-digest",
+            ";extract=$ts;reflect-digest=if-not-present",
         ),
-        (7, Part.TAG, "ghcr.io/stefanprodan/podinfo:x", "alphabetical:asc"),
+        (7, Part.TAG, "ghcr.io/stefanprodan/podinfo:x", f"alphabetical:asc;{NEVER}"),
     ]
     assert [(s.where, s.reason) for s in result.skipped] == [
         (
