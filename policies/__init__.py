@@ -11,7 +11,7 @@ the selection itself (``policies.select``), which explains every refusal.
 """
 
 from policies.constraints import Constraints, parse_constraint
-from policies.decision import Candidate, Decision, Refusal, decision_table
+from policies.decision import Candidate, Decision, Refusal, Verify, decision_table
 from policies.errors import ConstraintError, PolicyError, VersionError
 from policies.policy import Policy, from_argo, parse_policy
 from policies.select import select_tag
@@ -25,6 +25,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Refusal",
+    "Verify",
     "Version",
     "VersionError",
     "decision_table",

@@ -12,7 +12,8 @@ Kinds (aliases from Flux v1 and Argo CD Image Updater in brackets):
 
 Options: ``filter=<re>``, ``extract=<template>``, ``ignore=<glob>`` (repeatable),
 ``prerelease``, ``strict``, ``min-age=<duration>``, ``pin-digest``,
-``platform=<os>/<arch>[/<variant>]``, ``allow-downgrade``, ``order=<ordering>``.
+``platform=<os>/<arch>[/<variant>]``, ``allow-downgrade``, ``order=<ordering>``,
+``verify=cosign`` (adopt a tag only when the caller's verifier accepts its digest).
 
 Version parsing (a decision): tags are read loosely, like Argo and Flux v1 (Masterminds
 ``NewVersion``: ``v1.2``, ``1.2``, ``2023.01.05`` count). ``strict`` switches to Flux v2's
@@ -60,7 +61,8 @@ KINDS: Final = {
 }
 ORDERS: Final = ("semver", "alphabetical", "numerical", "newest-build")
 FLAGS: Final = frozenset({"prerelease", "strict", "pin-digest", "allow-downgrade"})
-VALUED: Final = frozenset({"filter", "extract", "ignore", "min-age", "platform", "order"})
+VALUED: Final = frozenset({"filter", "extract", "ignore", "min-age", "platform", "order", "verify"})
+VERIFIERS: Final = ("cosign",)
 _DURATION: Final = re.compile(r"(?:[0-9]+[smhdw])+")
 _DURATION_PART: Final = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -89,6 +91,7 @@ class Policy:
     allow_downgrade: bool = False
     digest_tag: str | None = None
     needs_created: bool = False
+    verify: str | None = None  # "cosign": every winner must pass the caller's verifier
 
 
 def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
@@ -123,6 +126,8 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
         fields["min_age"] = _duration(text, options["min-age"][0])
     if "platform" in options:
         fields["platform"] = _platform(text, options["platform"][0])
+    if "verify" in options:
+        fields["verify"] = _one_of(text, options["verify"][0], VERIFIERS)
     if kind == "digest":
         fields["pin_digest"] = True
     if order == "semver" and kind != "semver":

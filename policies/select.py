@@ -4,7 +4,14 @@ Each candidate goes through the same steps, and the first that refuses it names 
 valid OCI tag (at most 128 characters) -> not a cosign artefact (``*.sig``, ``*.att``,
 ``*.sbom``) -> the ``regex:``/``glob:`` selection -> ``filter=`` (and ``extract=``) ->
 ``ignore=`` globs -> a key under the policy's ordering (a version, a number, a build
-time) -> the semver range -> ``min-age`` -> not below the current tag.
+time) -> the semver range -> ``min-age`` -> not below the current tag -> with
+``verify=``, the caller's verifier (``verify``), asked of the best candidates in order.
+
+The verifier gate: the winner is checked; when refused (``unsigned``), the next best
+candidate that still passed every other step is checked, and so on, never below the
+current tag, at most ``MAX_VERIFIED`` a decision (the rest are ``unverified``). The
+current tag, when it is the best left, is checked too: an unsigned tag is not kept
+by a verify= policy, it is reported. A verify= policy without a verifier fails.
 
 Never a downgrade: a candidate whose key orders below the current tag's key (same
 filter, extraction and ordering) is refused unless ``allow-downgrade``. When the
@@ -31,7 +38,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from policies.decision import Candidate, Decision, Refusal, refusal
+from policies.decision import Candidate, Decision, Refusal, Verify, refusal
 from policies.errors import VersionError
 from policies.filters import (
     COSIGN_SUFFIXES,
@@ -44,6 +51,7 @@ from policies.filters import (
 from policies.keys import Key, keyer, utc
 from policies.policy import Policy
 from policies.semver import parse_flux, parse_version
+from policies.verify import Ranked, gate
 
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _BEST: Final = {
@@ -56,7 +64,6 @@ _BEST: Final = {
 }
 _COSIGN: Final = "cosign signature, attestation or SBOM tag"
 
-Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
 _UNKNOWN: Final[Known] = (None, None)
 
@@ -67,17 +74,22 @@ def select_tag(
     current: str | None,
     *,
     now: datetime | None = None,
+    verify: Verify | None = None,
 ) -> Decision:
     """Pick the tag to run under ``policy``; explain every tag that did not win.
 
     ``now`` (default: the clock) only matters for ``min-age``; pass it for repeatable
-    results.
+    results. ``verify`` is the gate a ``verify=`` policy needs (ignored without one).
     """
     listed = _merge(candidates)
+    if policy.verify is not None and verify is None:
+        reason = f"the policy says verify={policy.verify}, and no verifier was given"
+        return Decision(None, reason, (), current, len(listed), failed=True)
+    gate = verify if policy.verify is not None else None
     if policy.kind == "digest":
-        return _follow(policy, listed, current)
+        return _follow(policy, listed, current, gate)
     try:
-        return _select(policy, listed, current, now, PatternClock())
+        return _select(policy, listed, current, now, PatternClock(), gate)
     except PatternTooSlow as slow:
         reason = (
             f"pattern {slow.pattern[:80]!r} ran past its time bound on tag {slow.tag[:40]!r};"
@@ -92,6 +104,7 @@ def _select(
     current: str | None,
     now: datetime | None,
     clock: PatternClock,
+    verify: Verify | None,
 ) -> Decision:
     admit = _admitter(policy, clock)
     key_of = keyer(policy)
@@ -121,7 +134,7 @@ def _select(
         reason += "the tags with filter=/extract="
         refused = tuple(filter(None, places))
         return Decision(None, reason, refused, current, len(listed), failed=True)
-    return _decide(policy, ranked, places, current, listed)
+    return _decide(policy, ranked, places, current, listed, verify)
 
 
 def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
@@ -241,6 +254,7 @@ def _decide(
     places: list[Refusal | None],
     current: str | None,
     listed: dict[str, Known],
+    verify: Verify | None = None,
 ) -> Decision:
     considered = len(listed)
     desc = policy.descending
@@ -263,29 +277,44 @@ def _decide(
             why = f"nothing orders at or above the current tag {current} under {policy.text!r}"
         summary = Decision(None, "", refused).summary() or "no tags listed"
         return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
-    best = (min if desc else max)(item[0] for item in ranked)  # type: ignore[type-var]
-    ties = [item for item in ranked if item[0] == best]
-    win = min(ties, key=lambda item: (item[1] != current, item[2], item[1]))
+    win, verified, gated = gate(policy, ranked, places, current, verify)
+    if win is None:
+        refused = tuple(filter(None, places))
+        why = f"no candidate under {policy.text!r} passes verify={policy.verify}"
+        summary = Decision(None, "", refused).summary()
+        return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
     word = _BEST.get((policy.order, desc), "best")
     reason = f"{word} of {len(ranked)} eligible under {policy.text!r}"
     if win[1] == current:
         reason = f"already newest: {reason}"
     elif cur is None and current is not None and not policy.allow_downgrade:
         reason += f" (the current tag {current} has no place in this ordering)"
+    if verify is not None:
+        reason += ", signature verified"
+        reason += f" ({gated} better refused by verify={policy.verify})" if gated else ""
     beaten = f"eligible, but {win[1]} wins"
     for item in ranked:
-        places[item[3]] = refusal(item[1], "not-newest", beaten)
+        if places[item[3]] is None:
+            places[item[3]] = refusal(item[1], "not-newest", beaten)
     del places[win[3]]
-    digest = listed[win[1]][1]
+    digest = verified if verify is not None else listed[win[1]][1]
     refused = tuple(filter(None, places))
     return Decision(win[1], reason, refused, current, considered, eligible, digest)
 
 
-def _follow(policy: Policy, listed: dict[str, Known], current: str | None) -> Decision:
+def _follow(
+    policy: Policy, listed: dict[str, Known], current: str | None, verify: Verify | None
+) -> Decision:
     tag = policy.digest_tag
     assert tag is not None
     if tag not in listed:
         return Decision(None, f"tag {tag} is not listed in the registry", (), current)
     digest = listed[tag][1]
+    if verify is not None:
+        verdict = verify(tag)
+        if not isinstance(verdict, str):
+            return Decision(None, f"tag {tag}: {verdict.reason}", (verdict,), current, 1, 1)
+        digest = verdict
     reason = f"follows tag {tag}" + (f" at {digest}" if digest else " (digest to be resolved)")
+    reason += ", signature verified" if verify is not None else ""
     return Decision(tag, reason, (), current, 1, 1, digest)

@@ -1,0 +1,52 @@
+"""The ``verify=`` gate: the best candidate a caller's verifier accepts.
+
+``select_tag`` ranks the candidates; ``gate`` asks the verifier about the best one,
+then the next best, and so on, at most ``MAX_VERIFIED`` a decision, so that a
+repository of unsigned tags costs a bounded number of checks.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from policies.decision import Refusal, Verify, refusal
+from policies.keys import Key
+from policies.policy import Policy
+
+MAX_VERIFIED: Final = 10  # candidates a verify= policy checks per decision, best first
+Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
+
+
+def best(policy: Policy, ranked: list[Ranked], current: str | None) -> Ranked:
+    best = (min if policy.descending else max)(item[0] for item in ranked)  # type: ignore[type-var]
+    ties = [item for item in ranked if item[0] == best]
+    return min(ties, key=lambda item: (item[1] != current, item[2], item[1]))
+
+
+def gate(
+    policy: Policy,
+    ranked: list[Ranked],
+    places: list[Refusal | None],
+    current: str | None,
+    verify: Verify | None,
+) -> tuple[Ranked | None, str | None, int]:
+    """The best candidate ``verify`` accepts, its digest, and how many better it refused.
+
+    Each refused candidate's refusal goes into ``places``; without ``verify``, the best.
+    """
+    if verify is None:
+        return best(policy, ranked, current), None, 0
+    left = list(ranked)
+    for checked in range(MAX_VERIFIED):
+        if not left:
+            return None, None, checked
+        win = best(policy, left, current)
+        verdict = verify(win[1])
+        if isinstance(verdict, str):
+            return win, verdict, checked
+        places[win[3]] = verdict
+        left.remove(win)
+    why = f"not checked: verify= checks at most {MAX_VERIFIED} candidates a decision"
+    for item in left:
+        places[item[3]] = refusal(item[1], "unverified", why)
+    return None, None, MAX_VERIFIED
