@@ -27,7 +27,7 @@ from automator.forges import Forge
 from automator.git import Signer, Snapshot
 from automator.manifests import ScanResult, is_manifest_path, scan_files
 from automator.model import Plan, Skip
-from automator.plan import build_plan
+from automator.plan import Signatures, build_plan
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -74,6 +74,7 @@ class Adapters:
     write: WriteSettings
     signer: Signer | None = None
     forge: Callable[[], Forge] | None = None  # pull-request mode
+    signatures: Signatures | None = None  # the gate of verify=cosign policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +99,15 @@ def scan_source(snapshot: Snapshot, paths: Iterable[str]) -> ScanResult:
 class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
-    def __init__(self, source: SourceSettings, catalog: RegistryCatalog) -> None:
+    def __init__(
+        self,
+        source: SourceSettings,
+        catalog: RegistryCatalog,
+        signatures: Signatures | None = None,
+    ) -> None:
         self.source = source
         self.catalog = catalog
+        self.signatures = signatures
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self._plans: dict[str, Plan] = {}
@@ -120,7 +127,7 @@ class _Planner:
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, skipped=skipped)
+        return build_plan(scan.sites, self.catalog, skipped=skipped, signatures=self.signatures)
 
 
 class Engine:
@@ -156,7 +163,7 @@ class Engine:
         """
         source = self._by_name[name]
         repo = self.adapters.repo(source)
-        planner = _Planner(source, self.adapters.catalog)
+        planner = _Planner(source, self.adapters.catalog, self.adapters.signatures)
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
             plan = splice(planner(snapshot), snapshot.read)

@@ -30,7 +30,22 @@ class Catalog(Protocol):
         """The digest ``tag`` points at now; raises AutomatorError."""
 
 
-def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Skip] = ()) -> Plan:
+class Signatures(Protocol):
+    """The gate of ``verify=`` policies (``automator.signatures.CosignVerifier``)."""
+
+    def gate(self, image: ImageRef) -> policies.Verify:
+        """For a tag of ``image``: the digest whose signature passed, or the Refusal.
+
+        Raises AutomatorError when the registry could not be read to decide."""
+
+
+def build_plan(
+    sites: Sequence[Site],
+    catalog: Catalog,
+    *,
+    skipped: Sequence[Skip] = (),
+    signatures: Signatures | None = None,
+) -> Plan:
     """Decide a Change for every Site whose policy picks another tag.
 
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
@@ -38,7 +53,7 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     changes: list[Change] = []
     skips = list(skipped)
     for site in sites:
-        outcome = decide(site, catalog)
+        outcome = decide(site, catalog, signatures)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is not None:
@@ -46,8 +61,13 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     return Plan(changes=tuple(changes), skipped=tuple(skips), sites=len(sites))
 
 
-def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
-    """The Change ``site``'s policy asks for, a Skip saying why not, or None if current."""
+def decide(
+    site: Site, catalog: Catalog, signatures: Signatures | None = None
+) -> Change | Skip | None:
+    """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
+
+    A ``verify=`` policy adopts only what ``signatures`` passes, and pins (when it pins)
+    the very digest whose signature was checked."""
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
@@ -55,13 +75,18 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
     found = catalog.candidates(site.image, created=policy.needs_created, platform=policy.platform)
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
-    decision = policies.select_tag(policy, found, site.image.tag)
+    gate = signatures.gate(site.image) if signatures and policy.verify else None
+    try:
+        decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
+    except AutomatorError as exc:  # the signature gate could not read the registry
+        return Skip(site.where, str(exc), True)
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
     digest = None
     if policy.pin_digest or site.image.digest is not None or site.part is Part.DIGEST:
+        digest = decision.digest if gate is not None else None
         try:
-            digest = catalog.digest(site.image, decision.tag)
+            digest = digest or catalog.digest(site.image, decision.tag)
         except AutomatorError as exc:
             return Skip(site.where, str(exc), True)
     if decision.tag == site.image.tag and digest == site.image.digest:

@@ -33,6 +33,7 @@ from automator.registry.manifests import (
     IMAGE_TYPES,
     INDEX_TYPES,
     MANIFEST_ACCEPT,
+    OCI_INDEX,
     ImageInfo,
     Platform,
     read_config,
@@ -270,6 +271,42 @@ class RegistryClient:
                 transient=True,
             )
         return reply.body
+
+    # -- artefacts next to an image (cosign signatures) ------------------------------
+
+    def find_manifest(self, image: ImageRef, reference: str) -> tuple[str, dict[str, Any]] | None:
+        """(digest, document) of a manifest by tag or digest, or None when there is none (404)."""
+        settings = self.settings_for(image.registry)
+        what = f"{image.canonical_name}:{reference}: reading the manifest"
+        deadline = self._transport.deadline(settings.deadline, what)
+        url = f"{settings.api_base}/v2/{image.repository}/manifests/{reference}"
+        accept = {"Accept": MANIFEST_ACCEPT}
+        reply = self._call("HEAD", image, url, settings, deadline, accept)
+        if reply.status == 404:
+            return None
+        return self._manifest(image, reference, settings, deadline)
+
+    def blob(self, image: ImageRef, digest: str) -> bytes:
+        """A blob of ``image``'s repository, checked against its digest."""
+        settings = self.settings_for(image.registry)
+        what = f"{image.canonical_name}@{digest}: reading a blob"
+        deadline = self._transport.deadline(settings.deadline, what)
+        url = f"{settings.api_base}/v2/{image.repository}/blobs/{digest}"
+        return self._verified("GET", image, url, digest, settings, deadline, {})
+
+    def referrers(self, image: ImageRef, digest: str) -> list[dict[str, Any]] | None:
+        """The OCI 1.1 referrers of ``digest`` (descriptors), or None without the API (404)."""
+        settings = self.settings_for(image.registry)
+        what = f"{image.canonical_name}@{digest}: listing referrers"
+        deadline = self._transport.deadline(settings.deadline, what)
+        url = f"{settings.api_base}/v2/{image.repository}/referrers/{digest}"
+        accept = {"Accept": OCI_INDEX}
+        reply = self._call("GET", image, url, settings, deadline, accept)
+        if reply.status == 404:
+            return None
+        expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        found = json_object(reply.body, deadline.what).get("manifests")
+        return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
 
     # -- one authenticated request --------------------------------------------------
 
