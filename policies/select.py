@@ -282,7 +282,9 @@ def _decide(
         refused = tuple(filter(None, places))
         why = f"no candidate under {policy.text!r} passes verify={policy.verify}"
         summary = Decision(None, "", refused).summary()
-        return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
+        first = f"; {gated[0].tag}: {gated[0].reason}" if gated else ""
+        reason = f"{why} ({summary}){first}"
+        return Decision(None, reason, refused, current, considered, eligible)
     word = _BEST.get((policy.order, desc), "best")
     reason = f"{word} of {len(ranked)} eligible under {policy.text!r}"
     if win[1] == current:
@@ -291,7 +293,7 @@ def _decide(
         reason += f" (the current tag {current} has no place in this ordering)"
     if verify is not None:
         reason += ", signature verified"
-        reason += f" ({gated} better refused by verify={policy.verify})" if gated else ""
+        reason += f" ({len(gated)} better refused by verify={policy.verify})" if gated else ""
     beaten = f"eligible, but {win[1]} wins"
     for item in ranked:
         if places[item[3]] is None:

@@ -29,24 +29,24 @@ def gate(
     places: list[Refusal | None],
     current: str | None,
     verify: Verify | None,
-) -> tuple[Ranked | None, str | None, int]:
-    """The best candidate ``verify`` accepts, its digest, and how many better it refused.
-
-    Each refused candidate's refusal goes into ``places``; without ``verify``, the best.
-    """
+) -> tuple[Ranked | None, str | None, list[Refusal]]:
+    """The best candidate ``verify`` accepts, its digest, and the better ones it refused,
+    best first. Each refusal also goes into ``places``; without ``verify``, the best."""
     if verify is None:
-        return best(policy, ranked, current), None, 0
+        return best(policy, ranked, current), None, []
     left = list(ranked)
-    for checked in range(MAX_VERIFIED):
+    gated: list[Refusal] = []
+    for _ in range(MAX_VERIFIED):
         if not left:
-            return None, None, checked
+            return None, None, gated
         win = best(policy, left, current)
         verdict = verify(win[1])
         if isinstance(verdict, str):
-            return win, verdict, checked
+            return win, verdict, gated
         places[win[3]] = verdict
+        gated.append(verdict)
         left.remove(win)
     why = f"not checked: verify= checks at most {MAX_VERIFIED} candidates a decision"
     for item in left:
         places[item[3]] = refusal(item[1], "unverified", why)
-    return None, None, MAX_VERIFIED
+    return None, None, gated

@@ -95,6 +95,22 @@ class Signer:
         return tag
 
 
+def bundle_manifest(pusher: Pusher, repo: str, bundle: bytes) -> dict[str, Any]:
+    """cosign 3's manifest around a Sigstore bundle (its blobs pushed), for ``push_referrer``."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": EMPTY, "digest": pusher.push_blob(repo, b"{}"), "size": 2},
+        "layers": [
+            {
+                "mediaType": SIGSTORE_BUNDLE,
+                "digest": pusher.push_blob(repo, bundle),
+                "size": len(bundle),
+            }
+        ],
+    }
+
+
 def push_referrer(
     pusher: Pusher, repo: str, subject: str, manifest: dict[str, Any], artifact_type: str
 ) -> dict[str, Any]:

@@ -30,10 +30,13 @@ import json
 from dataclasses import dataclass
 from typing import Final
 
+from cryptography import x509
+
 from automator.errors import ConfigError
 
 IN_TOTO: Final = "application/vnd.in-toto+json"
 COSIGN_SIGN: Final = "https://sigstore.dev/cosign/sign/v1"
+ISSUER_OID: Final = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,17 @@ class Keyless:
 
         try:
             parsed = Bundle.from_json(bundle)
+        except (SigstoreError, ValueError) as exc:
+            return f"keyless signature is not a valid Sigstore bundle: {_first_line(exc)}"
+        try:
+            self._policy.verify(parsed.signing_certificate)
+        except SigstoreError:
+            who = _signer(parsed.signing_certificate)
+            return f"keyless signature from {who}, not one of the cosign.keyless signers"
+        try:
             kind, payload = self._verifier.verify_dsse(parsed, self._policy)
         except SigstoreError as exc:
             return f"keyless signature does not verify against {self.name}: {_first_line(exc)}"
-        except ValueError as exc:  # a malformed bundle that fails before its own checks
-            return f"keyless signature is not a Sigstore bundle: {_first_line(exc)}"
         if kind != IN_TOTO:
             return f"keyless signature carries {kind[:60]!r}, not an in-toto statement"
         return _statement_problem(payload, digest)
@@ -98,6 +107,26 @@ def _statement_problem(payload: bytes, digest: str) -> str | None:
     if digest.removeprefix("sha256:") not in hexes:
         return "keyless signature is for another digest"
     return None
+
+
+def _signer(cert: x509.Certificate) -> str:
+    """Who signed, as the certificate says (its SANs and OIDC issuer), for a refusal."""
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [*sans.get_values_for_type(x509.RFC822Name)]
+        names += sans.get_values_for_type(x509.UniformResourceIdentifier)
+    except x509.ExtensionNotFound:
+        names = []
+    try:
+        found = cert.extensions.get_extension_for_oid(ISSUER_OID).value
+    except x509.ExtensionNotFound:
+        found = None
+    issuer = (
+        found.value.decode(errors="replace")
+        if isinstance(found, x509.UnrecognizedExtension)
+        else "none"
+    )
+    return f"{', '.join(names)[:120] or 'no identity'} (issuer {issuer[:120]})"
 
 
 def _first_line(exc: BaseException) -> str:

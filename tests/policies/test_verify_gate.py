@@ -53,6 +53,7 @@ def test_never_a_downgrade_to_reach_a_signed_tag() -> None:
     assert verify.asked == ["1.2.0", "1.1.0"]  # 1.0.0 orders below the current tag
     assert "passes verify=cosign" in decision.reason
     assert "2 unsigned" in decision.reason and "1 below-current" in decision.reason
+    assert decision.reason.endswith("; 1.2.0: no cosign signature found")
     assert not decision.failed
 
 
