@@ -262,6 +262,12 @@ class RegistryClient:
         headers: Mapping[str, str],
     ) -> bytes:
         reply = self._call(method, image, url, settings, deadline, headers)
+        return self._checked(reply, digest, settings, deadline)
+
+    def _checked(
+        self, reply: Reply, digest: str | None, settings: RegistrySettings, deadline: Deadline
+    ) -> bytes:
+        """The body of a 200 answer, checked against ``digest`` (or the one it claims)."""
         expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
         claimed = digest or valid_digest(reply.headers.get("Docker-Content-Digest"))
         if claimed and claimed.startswith("sha256:") and sha256_digest(reply.body) != claimed:
@@ -281,10 +287,12 @@ class RegistryClient:
         deadline = self._transport.deadline(settings.deadline, what)
         url = f"{settings.api_base}/v2/{image.repository}/manifests/{reference}"
         accept = {"Accept": MANIFEST_ACCEPT}
-        reply = self._call("HEAD", image, url, settings, deadline, accept)
+        reply = self._call("GET", image, url, settings, deadline, accept)
         if reply.status == 404:
             return None
-        return self._manifest(image, reference, settings, deadline)
+        want = reference if ":" in reference else None
+        body = self._checked(reply, want, settings, deadline)
+        return sha256_digest(body), json_object(body, deadline.what)
 
     def blob(self, image: ImageRef, digest: str) -> bytes:
         """A blob of ``image``'s repository, checked against its digest."""

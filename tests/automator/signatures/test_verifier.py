@@ -126,8 +126,8 @@ def test_verdicts_are_cached_per_digest_and_a_refusal_is_retried_later(
         clock.now += 10_000  # a valid signature never expires
         assert check(verifier, image, "1.0.0") == digests["1.0.0"]
     assert (verifier.verified, verifier.reused) == (2, 6)
-    # cold: the digest, the .sig tag (HEAD, GET) and the payload; cached: the digest only
-    assert after - sent == 4
+    # cold: the digest, the .sig tag's manifest and the payload; cached: the digest only
+    assert after - sent == 3
     assert client.requests_sent - after == 5
 
 
