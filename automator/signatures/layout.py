@@ -24,6 +24,7 @@ from typing import Any, Final
 
 SIMPLE_SIGNING: Final = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION: Final = "dev.cosignproject.cosign/signature"
+CERTIFICATE_ANNOTATION: Final = "dev.sigstore.cosign/certificate"  # cosign's legacy keyless
 COSIGN_ARTIFACT: Final = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIGSTORE_BUNDLE: Final = "application/vnd.dev.sigstore.bundle.v0.3+json"
 REFERRER_TYPES: Final = frozenset({COSIGN_ARTIFACT, SIGSTORE_BUNDLE})
@@ -49,6 +50,7 @@ class Layer:
     digest: str
     size: int
     signature: bytes = b""
+    certificate: bool = False  # a legacy keyless signature (certificate in an annotation)
 
 
 def signature_layers(doc: dict[str, Any]) -> list[Layer]:
@@ -65,13 +67,14 @@ def signature_layers(doc: dict[str, Any]) -> list[Layer]:
             found.append(Layer(kind, digest, size))
         elif kind == SIMPLE_SIGNING:
             annotations = layer.get("annotations")
-            text = annotations.get(SIGNATURE_ANNOTATION) if isinstance(annotations, dict) else None
+            notes = annotations if isinstance(annotations, dict) else {}
             try:
-                signature = base64.b64decode(str(text), validate=True)
+                signature = base64.b64decode(str(notes.get(SIGNATURE_ANNOTATION)), validate=True)
             except (binascii.Error, ValueError):
                 continue
             if signature:
-                found.append(Layer(kind, digest, size, signature))
+                legacy = CERTIFICATE_ANNOTATION in notes
+                found.append(Layer(kind, digest, size, signature, legacy))
     return found
 
 

@@ -178,9 +178,11 @@ def _layer_problem(layer: Layer, blob: bytes, digest: str, trust: Trust) -> str 
         return "a signature whose payload is not cosign simple signing"
     if signed != digest:
         return f"a signature for another digest ({signed[:19]})"
-    if not trust.keys:
-        return "a key-based signature, and no cosign keys are configured"
     if any(key.verifies(layer.signature, blob) for key in trust.keys):
         return None
+    if layer.certificate:
+        return "a keyless signature in cosign's legacy layout (no inclusion proof), not verified"
+    if not trust.keys:
+        return "a key-based signature, and no cosign keys are configured"
     names = ", ".join(key.name for key in trust.keys)
     return f"the signature does not verify with {names}"

@@ -200,3 +200,22 @@ def test_only_p256_and_ed25519_keys_are_read(rsa_pem: bytes) -> None:
         read_public_key(rsa_pem, "rsa.pub")
     with pytest.raises(ConfigError, match=r"junk\.pub: not a PEM public key"):
         read_public_key(b"junk", "junk.pub")
+
+
+def test_cosign_s_legacy_keyless_layout_is_refused_by_name(
+    registry: Registry, pusher: Pusher
+) -> None:
+    image, repo, digests = image_in(registry.host, pusher, "1.0.0")
+    legacy = Signer()  # its key stands in for a Fulcio certificate's
+    manifest = legacy.signature_manifest(pusher, repo, simple_signing(digests["1.0.0"], repo))
+    annotations = manifest["layers"][0]["annotations"]
+    annotations["dev.sigstore.cosign/certificate"] = "-----BEGIN CERTIFICATE-----..."
+    annotations["dev.sigstore.cosign/bundle"] = '{"SignedEntryTimestamp": "..."}'
+    tag = digests["1.0.0"].replace(":", "-") + ".sig"
+    pusher.push_manifest(repo, tag, canonical_json(manifest), OCI_MANIFEST)
+    verifier = CosignVerifier(client_for(registry.host), {"*": Trust((key(Signer()),))})
+    verdict = check(verifier, image, "1.0.0")
+    assert isinstance(verdict, Refusal)
+    assert verdict.reason.endswith(
+        "a keyless signature in cosign's legacy layout (no inclusion proof), not verified"
+    )
