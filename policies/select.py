@@ -2,10 +2,11 @@
 
 Each candidate goes through the same steps, and the first that refuses it names why:
 valid OCI tag (at most 128 characters) -> not a cosign artefact (``*.sig``, ``*.att``,
-``*.sbom``) -> the ``regex:``/``glob:`` selection -> ``filter=`` (and ``extract=``) ->
-``ignore=`` globs -> a key under the policy's ordering (a version, a number, a build
-time) -> the semver range -> ``min-age`` -> not below the current tag -> with
-``verify=``, the caller's verifier (``verify``), asked of the best candidates in order.
+``*.sbom``, the referrers fallback tag ``sha256-<hex>``) -> the ``regex:``/``glob:``
+selection -> ``filter=`` (and ``extract=``) -> ``ignore=`` globs -> a key under the
+policy's ordering (a version, a number, a build time) -> the semver range ->
+``min-age`` -> not below the current tag -> with ``verify=``, the caller's verifier
+(``verify``), asked of the best candidates in order.
 
 The verifier gate: the winner is checked; when refused (``unsigned``), the next best
 candidate that still passed every other step is checked, and so on, never below the
@@ -41,11 +42,11 @@ from typing import Final
 from policies.decision import Candidate, Decision, Refusal, Verify, refusal
 from policies.errors import VersionError
 from policies.filters import (
-    COSIGN_SUFFIXES,
     MAX_TAG_CHARS,
     PatternClock,
     PatternTooSlow,
     compile_template,
+    is_cosign_artefact,
     tag_problem,
 )
 from policies.keys import Key, keyer, utc
@@ -62,7 +63,7 @@ _BEST: Final = {
     ("numerical", True): "smallest number",
     ("newest-build", False): "newest build",
 }
-_COSIGN: Final = "cosign signature, attestation or SBOM tag"
+_COSIGN: Final = "cosign signature, attestation or SBOM tag, or an OCI referrers fallback tag"
 
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
 _UNKNOWN: Final[Known] = (None, None)
@@ -167,7 +168,7 @@ def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refu
     def admit(tag: str) -> str | Refusal:
         if len(tag) > MAX_TAG_CHARS or not valid(tag):
             return refusal(tag, "invalid-tag", tag, _invalid)
-        if tag.endswith(COSIGN_SUFFIXES):
+        if is_cosign_artefact(tag):
             return refusal(tag, "cosign", _COSIGN)
         value = tag if plain else value_of(tag)
         if value is None:

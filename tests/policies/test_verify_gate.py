@@ -85,3 +85,13 @@ def test_a_followed_tag_is_verified_too() -> None:
     refused = pick("digest:stable;verify=cosign", ["stable"], "stable", Signed())
     assert refused.tag is None
     assert refused.reason == "tag stable: no cosign signature found"
+
+
+def test_the_referrers_fallback_tag_is_never_a_candidate() -> None:
+    fallback = "sha256-" + "ab" * 32
+    decision = select_tag(parse_policy("alphabetical"), ["1.0", fallback, fallback + ".sig"], None)
+    assert decision.tag == "1.0"
+    assert {r.tag: r.code for r in decision.refused} == {
+        fallback: "cosign",
+        fallback + ".sig": "cosign",
+    }
