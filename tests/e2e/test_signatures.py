@@ -7,14 +7,22 @@ whose signature was checked.
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
 import pytest
 
-from testing.cosign import Signer
+from testing.cosign import (
+    SIGSTORE_BUNDLE,
+    Signer,
+    bundle_manifest,
+    push_fallback_index,
+    push_referrer,
+)
 from testing.gitserver import GitDaemon, git, make_bare_repo
 from testing.registry import Pusher, Registry
+from testing.sigstore import Sigstore
 from tests.e2e.test_skeleton import automator, commits
 
 DEPLOYMENT = """\
@@ -31,6 +39,11 @@ spec:
         - name: api
           image: {image}
 """
+
+
+def explain_rows(stdout: str) -> dict[str, str]:
+    """``automator explain``'s table: tag -> verdict."""
+    return {line.split()[0]: line.split(None, 1)[1] for line in stdout.splitlines()[1:]}
 
 
 def config_text(url: str, registry: str, key: Path, state: Path) -> str:
@@ -110,7 +123,7 @@ def test_the_signed_tag_is_adopted_and_the_newer_unsigned_ones_refused(
         "explain", f"{image}:1.1.0", "--policy", policy, "--config", str(config), cwd=tmp_path
     )
     assert explained.returncode == 0, explained.stderr
-    rows = {line.split()[0]: line.split(None, 1)[1] for line in explained.stdout.splitlines()[1:]}
+    rows = explain_rows(explained.stdout)
     digests = signed["digests"]
     assert isinstance(digests, dict)
     assert rows["1.1.0"].startswith("selected (already running)")
@@ -168,3 +181,47 @@ def test_without_cosign_trust_nothing_is_adopted_and_the_plan_says_why(
     assert plan.stdout == ""
     assert f"no cosign trust for {registry.host}; add cosign: to automator.yaml" in plan.stderr
     assert commits(remote) == before
+
+
+def test_keyless_from_automator_yaml_adopts_the_trusted_identity_only(
+    tmp_path: Path, git_daemon: GitDaemon, registry: Registry, pusher: Pusher
+) -> None:
+    """cosign.keyless + trusted_root read from automator.yaml; bundles in the real registry."""
+    sigstore = Sigstore()
+    root = tmp_path / "trusted_root.json"
+    root.write_text(json.dumps(sigstore.trusted_root()))
+    repo = f"acme/api-{uuid.uuid4().hex[:8]}"
+    digests = {t: pusher.tag(repo, [t], content=t.encode()) for t in ("1.0.0", "1.1.0", "1.2.0")}
+    signers = {"1.0.0": "ci@acme.test", "1.1.0": "ci@acme.test", "1.2.0": "evil@acme.test"}
+    for tag, identity in signers.items():
+        bundle = sigstore.bundle(digests[tag], identity, "https://oidc.acme.test")
+        manifest = bundle_manifest(pusher, repo, bundle)
+        descriptor = push_referrer(pusher, repo, digests[tag], manifest, SIGSTORE_BUNDLE)
+        push_fallback_index(pusher, repo, digests[tag], [descriptor])
+    image = f"{registry.host}/{repo}"
+    policy = "semver:^1;verify=cosign"
+    remote = make_bare_repo(
+        git_daemon.base / "fleet.git",
+        {"apps/api.yaml": DEPLOYMENT.format(policy=policy, image=f"{image}:1.0.0")},
+    )
+    config = tmp_path / "automator.yaml"
+    text = config_text(git_daemon.url("fleet.git"), registry.host, root, tmp_path / "state")
+    keyless = (
+        "cosign:\n  keyless:\n    - identity: ci@acme.test\n"
+        f"      issuer: https://oidc.acme.test\n  trusted_root: {root}\n"
+    )
+    config.write_text(text.replace(f"cosign:\n  keys: [{root}]\n", keyless))
+
+    run = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"image: {image}:1.1.0\n" in git("show", "main:apps/api.yaml", cwd=remote)
+    explained = automator(
+        "explain", f"{image}:1.1.0", "--policy", policy, "--config", str(config), cwd=tmp_path
+    )
+    assert explained.returncode == 0, explained.stderr
+    rows = explain_rows(explained.stdout)
+    assert rows["1.1.0"].startswith("selected (already running)")
+    assert rows["1.2.0"] == (
+        f"unsigned: {digests['1.2.0'][:19]}: keyless signature from evil@acme.test"
+        " (issuer https://oidc.acme.test), not one of the cosign.keyless signers"
+    )
