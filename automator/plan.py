@@ -78,7 +78,7 @@ def decide(
     gate = signatures.gate(site.image) if signatures and policy.verify else None
     try:
         decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
-    except AutomatorError as exc:  # the signature gate could not read the registry
+    except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)

@@ -20,7 +20,7 @@ from automator.signatures import (
 def signature_gate(config: Config, store: Store) -> CosignVerifier:
     """The gate, reading signatures through ``store``; keys and trusted roots read here.
 
-    Built even without ``cosign:``: then a verify=cosign policy refuses every tag and
+    Built even without ``cosign:``: then a verify=cosign policy is an error Skip that
     says what to configure.
     """
     trust: dict[str, Trust] = {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import policies
-from automator.errors import RegistryError
+from automator.errors import ConfigError, RegistryError
 from automator.reference import ImageRef, normalise_domain
 from automator.signatures.keyless import Keyless
 from automator.signatures.keys import PublicKey
@@ -70,7 +70,7 @@ class CosignVerifier:
     """Implements ``automator.plan.Signatures``; thread-safe.
 
     ``trust`` maps a registry host (as image references name it) or ``"*"`` (every
-    other registry) to a ``Trust``; a registry with none refuses every tag.
+    other registry) to a ``Trust``; asking about a registry with none raises ConfigError.
     """
 
     def __init__(
@@ -97,9 +97,11 @@ class CosignVerifier:
         trust = self._trust.get(normalise_domain(image.registry)) or self._trust.get(ANY_REGISTRY)
 
         def verify(tag: str) -> str | policies.Refusal:
-            if trust is None:
-                why = f"no cosign trust for {image.registry}; add cosign: to automator.yaml"
-                return policies.Refusal(tag, why, "unsigned")
+            if trust is None:  # a configuration to fix, not a verdict on the tag
+                raise ConfigError(
+                    f"{image.canonical_name}: verify=cosign, and no cosign trust for"
+                    f" {image.registry}; add cosign: (keys or keyless) to automator.yaml"
+                )
             digest = self._store.digest(image, tag)
             problem = self.problem(image, digest, trust)
             if problem is None:

@@ -161,7 +161,7 @@ def test_pin_digest_writes_the_digest_whose_signature_was_checked(
     assert f"image: {image}:1.1.0@{digests['1.1.0']}\n" in text
 
 
-def test_without_cosign_trust_nothing_is_adopted_and_the_plan_says_why(
+def test_without_cosign_trust_nothing_is_adopted_and_it_is_an_error(
     tmp_path: Path, git_daemon: GitDaemon, registry: Registry, signed: dict[str, object]
 ) -> None:
     image = signed["image"]
@@ -177,10 +177,23 @@ def test_without_cosign_trust_nothing_is_adopted_and_the_plan_says_why(
     config.write_text(text[: text.index("cosign:")] + text[text.index("state_dir:") :])
     before = commits(remote)
     plan = automator("plan", "--config", str(config), cwd=tmp_path)
-    assert plan.returncode == 0, plan.stderr
+    assert plan.returncode == 1, plan.stderr  # an error skip: a person must configure trust
     assert plan.stdout == ""
-    assert f"no cosign trust for {registry.host}; add cosign: to automator.yaml" in plan.stderr
+    assert (
+        f"skipped apps/api.yaml:12: {image}: verify=cosign, and no cosign trust for"
+        f" {registry.host}; add cosign: (keys or keyless) to automator.yaml"
+    ) in plan.stderr
     assert commits(remote) == before
+    explained = automator(
+        "explain",
+        f"{image}:1.0.0",
+        "--policy",
+        "semver:^1;verify=cosign",
+        "--insecure",
+        cwd=tmp_path,
+    )
+    assert explained.returncode == 1
+    assert "automator: error: " in explained.stderr and "no cosign trust" in explained.stderr
 
 
 def test_keyless_from_automator_yaml_adopts_the_trusted_identity_only(

@@ -100,9 +100,9 @@ def test_an_unreadable_or_foreign_key_is_a_config_error(tmp_path: Path) -> None:
         adapters.signature_gate(foreign, SignedStore(Signer()))
 
 
-def test_without_cosign_the_gate_refuses_and_asks_nothing() -> None:
+def test_without_cosign_the_gate_says_what_to_configure_and_asks_nothing() -> None:
     store = SignedStore(Signer())
     gate = adapters.signature_gate(parse_config(base()), store)
-    refused = gate.gate(parse_reference("reg.acme.test/acme/api"))("1.0.0")
-    assert isinstance(refused, Refusal) and "add cosign: to automator.yaml" in refused.reason
+    with pytest.raises(ConfigError, match=r"add cosign: \(keys or keyless\) to automator\.yaml"):
+        gate.gate(parse_reference("reg.acme.test/acme/api"))("1.0.0")
     assert store.hosts == []

@@ -93,15 +93,14 @@ def test_unsigned_wrong_key_and_wrong_digest_are_refused_with_their_reason(
     assert all(reasons[t].startswith(digests[t][:19]) for t in reasons)
 
 
-def test_no_trust_for_the_registry_refuses_without_asking_it(
+def test_no_trust_for_the_registry_is_a_config_error_and_asks_it_nothing(
     registry: Registry, pusher: Pusher
 ) -> None:
     image, _, _ = image_in(registry.host, pusher, "1.0.0")
     client = client_for(registry.host)
     verifier = CosignVerifier(client, {"elsewhere.example": Trust((key(Signer()),))})
-    verdict = check(verifier, image, "1.0.0")
-    assert isinstance(verdict, Refusal)
-    assert verdict.reason == f"no cosign trust for {registry.host}; add cosign: to automator.yaml"
+    with pytest.raises(ConfigError, match=f"no cosign trust for {registry.host}; add cosign:"):
+        check(verifier, image, "1.0.0")
     assert client.requests_sent == 0
 
 
