@@ -8,11 +8,7 @@ policy's ordering (a version, a number, a build time) -> the semver range ->
 ``min-age`` -> not below the current tag -> with ``verify=``, the caller's verifier
 (``verify``), asked of the best candidates in order.
 
-The verifier gate: the winner is checked; when refused (``unsigned``), the next best
-candidate that still passed every other step is checked, and so on, never below the
-current tag, at most ``MAX_VERIFIED`` a decision (the rest are ``unverified``). The
-current tag, when it is the best left, is checked too: an unsigned tag is not kept
-by a verify= policy, it is reported. A verify= policy without a verifier fails.
+The ``verify=`` gate and its bounds are described in ``policies.verify``.
 
 Never a downgrade: a candidate whose key orders below the current tag's key (same
 filter, extraction and ordering) is refused unless ``allow-downgrade``. When the

@@ -1,8 +1,12 @@
 """The ``verify=`` gate: the best candidate a caller's verifier accepts.
 
-``select_tag`` ranks the candidates; ``gate`` asks the verifier about the best one,
-then the next best, and so on, at most ``MAX_VERIFIED`` a decision, so that a
-repository of unsigned tags costs a bounded number of checks.
+``select_tag`` ranks the candidates; ``gate`` asks the verifier about the best one;
+when it is refused (``unsigned``), the next best candidate that passed every other
+step, and so on, never below the current tag, at most ``MAX_VERIFIED`` a decision
+(the rest are ``unverified``), so a repository of unsigned tags costs a bounded
+number of checks. The current tag, when it is the best left, is checked too: an
+unsigned running tag is reported, not kept as "already newest". A verify= policy
+without a verifier fails.
 """
 
 from __future__ import annotations
