@@ -56,9 +56,14 @@ class Keyless:
 
     def __init__(self, root: str, identities: tuple[Identity, ...]) -> None:
         """``root`` is the trusted_root.json file; refusals name it."""
-        from sigstore.errors import Error as SigstoreError
-        from sigstore.models import TrustedRoot
-        from sigstore.verify import Verifier, policy
+        try:
+            from sigstore.errors import Error as SigstoreError
+            from sigstore.models import TrustedRoot
+            from sigstore.verify import Verifier, policy
+        except ImportError as exc:
+            raise ConfigError(
+                f"{root}: cosign.keyless needs sigstore-python; pip install 'automator[keyless]'"
+            ) from exc
 
         self.name = root
         self.identities = identities
