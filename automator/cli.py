@@ -386,7 +386,8 @@ def explain(
         policy = policies.parse_policy(policy_text)
     except policies.PolicyError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from exc
-    catalog = RegistryCatalog(adapters.registry_client(config))
+    client = adapters.registry_client(config)
+    catalog = RegistryCatalog(client)
     found = catalog.candidates(
         ref,
         created=policy.needs_created,
@@ -396,7 +397,8 @@ def explain(
     )
     if isinstance(found, AutomatorError):
         raise found
-    decision = policies.select_tag(policy, found, ref.tag)
+    gate = adapters.signature_gate(config, client).gate(ref) if policy.verify else None
+    decision = policies.select_tag(policy, found, ref.tag, verify=gate)
     click.echo(f"{ref.canonical_name}: {len(found)} tags, policy {policy_text}")
     unread, why = catalog.unread(ref)
     if unread:

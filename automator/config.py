@@ -189,6 +189,42 @@ class Write(_Model):
         return self
 
 
+class KeylessSigner(_Model):
+    """A keyless (Sigstore) signer: a certificate identity and the OIDC issuer behind it."""
+
+    identity: str
+    """The signing certificate's SAN: an email, or a URI such as a CI workflow's.
+    Example: https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main"""
+    issuer: str
+    """The OIDC issuer in the certificate (extension 1.3.6.1.4.1.57264.1.1).
+    Example: https://token.actions.githubusercontent.com"""
+
+
+class Cosign(_Model):
+    """Who may sign the images that ``verify=cosign`` policies adopt."""
+
+    keys: list[str] = Field(default_factory=list)
+    """PEM public key files (ECDSA P-256 or Ed25519); a signature by any one passes.
+    Default: none. Example: [/etc/automator/cosign.pub]"""
+    keyless: list[KeylessSigner] = Field(default_factory=list)
+    """Keyless signers, verified offline against ``trusted_root``; any one passes.
+    Default: none. Example: [{identity: ci@acme.test, issuer: https://oidc.acme.test}]"""
+    trusted_root: str | None = None
+    """A Sigstore trusted_root.json (CAs, CT logs, transparency logs) for ``keyless``.
+    Default: none. Example: /etc/automator/trusted_root.json"""
+    referrers: bool = True
+    """Also look among the image's OCI 1.1 referrers (the referrers API, else the
+    sha256-<hex> fallback tag), besides cosign's sha256-<hex>.sig tag. Default: true."""
+
+    @model_validator(mode="after")
+    def _someone(self) -> Cosign:
+        if not self.keys and not self.keyless:
+            raise ValueError("name at least one of keys or keyless")
+        if self.keyless and self.trusted_root is None:
+            raise ValueError("keyless needs trusted_root (a Sigstore trusted_root.json)")
+        return self
+
+
 class Registry(_Model):
     """How to reach one registry host, and how hard to use it.
 
@@ -242,6 +278,10 @@ class Registry(_Model):
     max_tags: int = Field(default=20_000, ge=1, le=10_000_000)
     """The most tags read from one repository; a longer listing skips its images with an
     error. Default 20000. Example: 250000 for a repository with a tag per commit."""
+
+    cosign: Cosign | None = None
+    """Who may sign this registry's images for ``verify=cosign`` policies; replaces the
+    top-level ``cosign`` for this host. Default: the top-level one."""
 
     @model_validator(mode="after")
     def _cloud_or_secrets(self) -> Registry:
@@ -388,6 +428,9 @@ class Config(_Model):
     rules: list[Rule] = Field(default_factory=list)
     """Policies for many workload containers at once, tried in order (first match wins);
     a workload annotation or a marker beats every rule. Default: none."""
+    cosign: Cosign | None = None
+    """Who may sign images for ``verify=cosign`` policies, on every registry without its
+    own ``cosign``. Default: none (such policies adopt nothing). Example: {keys: [cosign.pub]}"""
 
     @field_validator("interval")
     @classmethod

@@ -39,7 +39,7 @@ from automator.manifests import (
 )
 from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
-from automator.plan import build_plan
+from automator.plan import Signatures, build_plan
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -89,6 +89,7 @@ class Adapters:
     write: WriteSettings
     signer: Signer | None = None
     forge: Callable[[], Forge] | None = None  # pull-request mode
+    signatures: Signatures | None = None  # the gate of verify=cosign policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +166,16 @@ class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
     def __init__(
-        self, source: SourceSettings, catalog: RegistryCatalog, selected: FollowUnit | None = None
+        self,
+        source: SourceSettings,
+        catalog: RegistryCatalog,
+        selected: FollowUnit | None = None,
+        signatures: Signatures | None = None,
     ) -> None:
         self.source = source
         self.catalog = catalog
         self.unit = selected
+        self.signatures = signatures
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self._plans: dict[str, Plan] = {}
@@ -192,7 +198,7 @@ class _Planner:
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, skipped=skipped)
+        return build_plan(scan.sites, self.catalog, skipped=skipped, signatures=self.signatures)
 
 
 class Engine:
@@ -253,7 +259,7 @@ class Engine:
         if source.follow:
             return self._follow(source, dry_run=dry_run, cancel=cancel)
         repo = self.adapters.repo(source)
-        planner = _Planner(source, self.adapters.catalog)
+        planner = _Planner(source, self.adapters.catalog, signatures=self.adapters.signatures)
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
             plan = splice(planner(snapshot), snapshot.read)
@@ -307,7 +313,7 @@ class Engine:
             if push and push in self.adapters.repo(read).remote_branches(push):
                 read, push = replace(read, branch=push), None  # Flux switches to it when it exists
             repo = self.adapters.repo(read)
-            planner = _Planner(read, self.adapters.catalog, unit)
+            planner = _Planner(read, self.adapters.catalog, unit, self.adapters.signatures)
             if dry_run or self.adapters.write.mode == "dry-run":
                 snapshot = repo.fetch()  # the diff's base: the branch this automation reads
                 plans.append(splice(planner(snapshot), snapshot.read))

@@ -46,7 +46,22 @@ class Catalog(Protocol):
         """The digest ``tag`` points at now; raises AutomatorError."""
 
 
-def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Skip] = ()) -> Plan:
+class Signatures(Protocol):
+    """The gate of ``verify=`` policies (``automator.signatures.CosignVerifier``)."""
+
+    def gate(self, image: ImageRef) -> policies.Verify:
+        """For a tag of ``image``: the digest whose signature passed, or the Refusal.
+
+        Raises AutomatorError when the registry could not be read to decide."""
+
+
+def build_plan(
+    sites: Sequence[Site],
+    catalog: Catalog,
+    *,
+    skipped: Sequence[Skip] = (),
+    signatures: Signatures | None = None,
+) -> Plan:
     """Decide a Change for every Site whose policy picks another tag.
 
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
@@ -55,7 +70,7 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     current: list[Site] = []
     skips = list(skipped)
     for site in sites:
-        outcome = decide(site, catalog)
+        outcome = decide(site, catalog, signatures)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is None:
@@ -67,8 +82,13 @@ def build_plan(sites: Sequence[Site], catalog: Catalog, *, skipped: Sequence[Ski
     )
 
 
-def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
-    """The Change ``site``'s policy asks for, a Skip saying why not, or None if current."""
+def decide(
+    site: Site, catalog: Catalog, signatures: Signatures | None = None
+) -> Change | Skip | None:
+    """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
+
+    A ``verify=`` policy adopts only what ``signatures`` passes, and pins (when it pins)
+    the very digest whose signature was checked."""
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
@@ -100,10 +120,15 @@ def decide(site: Site, catalog: Catalog) -> Change | Skip | None:
             " read, so newest-build cannot tell newer from older; left alone (automator"
             f" explain {site.image.name}:{current} --policy '{site.policy}' says why)",
         )
-    decision = policies.select_tag(policy, found, site.image.tag)
+    gate = signatures.gate(site.image) if signatures and policy.verify else None
+    try:
+        decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
+    except AutomatorError as exc:  # the signature gate: no trust configured, registry down
+        return Skip(site.where, str(exc), True)
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
-    digest = _digest(site, policy, decision.tag, catalog)
+    verified = decision.digest if gate is not None else None
+    digest = _digest(site, policy, decision.tag, catalog, verified)
     if isinstance(digest, Skip):
         return digest
     flux = site.origin == "imagepolicy"  # Flux writes the ImagePolicy's result, whatever is there
@@ -137,8 +162,12 @@ def _current_time_unknown(
     return all(c.created is None for c in found if c.tag == current)
 
 
-def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> str | Skip | None:
+def _digest(
+    site: Site, policy: policies.Policy, tag: str, catalog: Catalog, verified: str | None = None
+) -> str | Skip | None:
     """The digest to write with ``tag``, as the policy's digest reflection says.
+
+    ``verified`` is the digest whose signature the gate checked: it is the one written.
 
     ``never`` drops a digest the field holds; ``if-not-present`` keeps the one written
     while the tag stays (a re-pushed tag does not move it); ``always`` (or ``pin-digest``)
@@ -159,7 +188,7 @@ def _digest(site: Site, policy: policies.Policy, tag: str, catalog: Catalog) -> 
     if not wanted and site.part is not Part.DIGEST:
         return None
     try:
-        return catalog.digest(site.image, tag)
+        return verified or catalog.digest(site.image, tag)
     except AutomatorError as exc:
         return Skip(site.where, str(exc), True)
 

@@ -12,7 +12,7 @@ the selection itself (``policies.select``), which explains every refusal.
 
 from policies.argo import ARGO_STRATEGIES, from_argo
 from policies.constraints import Constraints, parse_constraint
-from policies.decision import Candidate, Decision, Refusal, decision_table
+from policies.decision import Candidate, Decision, Refusal, Verify, decision_table
 from policies.errors import ConstraintError, PolicyError, VersionError
 from policies.policy import Policy, parse_policy
 from policies.select import admitter, select_tag
@@ -27,6 +27,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Refusal",
+    "Verify",
     "Version",
     "VersionError",
     "admitter",

@@ -11,6 +11,8 @@ from typing import Any, Final
 # Refusal codes, in the order ``decision_table`` lists them.
 CODES: Final = (
     "not-newest",
+    "unsigned",
+    "unverified",
     "below-current",
     "too-young",
     "out-of-range",
@@ -102,6 +104,11 @@ def refusal(
     _set_explain(made, explain)
     _set_subject(made, subject)
     return made
+
+
+Verify = Callable[[str], "str | Refusal"]
+"""A ``verify=`` policy's gate, given by the caller: for one tag, the digest it accepted,
+or the ``Refusal`` (code ``unsigned``) that says why not."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ MATCH_SECONDS: Final = 0.1  # one pattern on one tag
 SELECT_SECONDS: Final = 5.0  # every pattern of one decision on every tag
 MAX_TAG_CHARS: Final = 128
 COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
+REFERRERS_TAG_CHARS: Final = len("sha256-") + 64  # the OCI referrers fallback tag of a digest
 
 # the parser behind re.compile; untyped and private, so loaded by name
 _parser: Any = importlib.import_module("re._parser")
@@ -94,8 +95,11 @@ def _distinct_starts(alternatives: list[Any]) -> bool:
 
 
 def is_cosign_artefact(tag: str) -> bool:
-    """True for cosign signature, attestation and SBOM tags (``sha256-<hex>.sig``...)."""
-    return tag.endswith(COSIGN_SUFFIXES)
+    """True for cosign signature, attestation and SBOM tags (``sha256-<hex>.sig``...)
+    and the OCI referrers fallback tag of a digest (``sha256-<hex>``)."""
+    return tag.endswith(COSIGN_SUFFIXES) or (
+        len(tag) == REFERRERS_TAG_CHARS and tag.startswith("sha256-")
+    )
 
 
 Pattern = regex.Pattern[str]

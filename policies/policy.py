@@ -15,7 +15,8 @@ Options: ``filter=<re>``, ``extract=<template>``, ``ignore=<glob>`` (repeatable)
 ImageRepository ``exclusionList``), ``prerelease``, ``strict``, ``min-age=<duration>``,
 ``pin-digest``, ``reflect-digest=never|if-not-present|always`` (Flux's
 ``digestReflectionPolicy``; ``always`` is ``pin-digest``), ``platform=<os>/<arch>[/<variant>]``,
-``allow-downgrade``, ``order=<ordering>``.
+``allow-downgrade``, ``order=<ordering>``, ``verify=cosign`` (adopt a tag only when the
+caller's verifier accepts its digest).
 
 Flux v1 (``flux_v1=True``): a tag spelled ``latest`` (any case) is never picked unless the
 pattern is exactly ``latest`` (fluxd's ``matchWithLatest``), and under a build-time ordering
@@ -68,10 +69,21 @@ KINDS: Final = {
 ORDERS: Final = ("semver", "alphabetical", "numerical", "newest-build")
 FLAGS: Final = frozenset({"prerelease", "strict", "pin-digest", "allow-downgrade"})
 VALUED: Final = frozenset(
-    {"filter", "extract", "ignore", "exclude", "min-age", "platform", "order", "reflect-digest"}
+    {
+        "filter",
+        "extract",
+        "ignore",
+        "exclude",
+        "min-age",
+        "platform",
+        "order",
+        "reflect-digest",
+        "verify",
+    }
 )
 REPEATABLE: Final = frozenset({"ignore", "exclude"})
 REFLECT: Final = ("never", "if-not-present", "always")
+VERIFIERS: Final = ("cosign",)
 _DURATION: Final = re.compile(r"(?:[0-9]+[smhdw])+")
 _DURATION_PART: Final = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -103,6 +115,7 @@ class Policy:
     exclude: tuple[Pattern, ...] = ()
     reflect_digest: str | None = None  # never | if-not-present | always; None: pin_digest says
     fluxd: bool = False  # Flux v1 rules: no ``latest`` unless asked; unknown current build time
+    verify: str | None = None  # "cosign": every winner must pass the caller's verifier
 
 
 def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
@@ -142,6 +155,8 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
     if "reflect-digest" in options:
         reflect = fields["reflect_digest"] = _one_of(text, options["reflect-digest"][0], REFLECT)
         fields["pin_digest"] = reflect == "always"
+    if "verify" in options:
+        fields["verify"] = _one_of(text, options["verify"][0], VERIFIERS)
     if kind == "digest":
         fields["pin_digest"] = True
     fields["fluxd"] = flux_v1

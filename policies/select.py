@@ -2,9 +2,14 @@
 
 Each candidate goes through the same steps, and the first that refuses it names why:
 valid OCI tag (at most 128 characters) -> not a cosign artefact (``*.sig``, ``*.att``,
-``*.sbom``) -> the ``regex:``/``glob:`` selection -> ``filter=`` (and ``extract=``) ->
-``ignore=`` globs -> a key under the policy's ordering (a version, a number, a build
-time) -> the semver range -> ``min-age`` -> not below the current tag.
+``*.sbom``, the referrers fallback tag ``sha256-<hex>``) -> the ``regex:``/``glob:``
+selection -> ``filter=`` (and ``extract=``) -> ``ignore=`` globs -> a key under the
+policy's ordering (a version, a number, a build time) -> the semver range ->
+``min-age`` -> not below the current tag -> with ``verify=``, the caller's verifier
+(``verify``), asked of the best candidates in order.
+
+The ``verify=`` gate and its bounds are described in ``policies.verify``; its hooks stay
+here, beside the steps they follow, which puts this module a little over 300 lines.
 
 Never a downgrade: a candidate whose key orders below the current tag's key (same
 filter, extraction and ordering) is refused unless ``allow-downgrade``. When the
@@ -31,19 +36,20 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from policies.decision import Candidate, Decision, Refusal, refusal
+from policies.decision import Candidate, Decision, Refusal, Verify, refusal
 from policies.errors import VersionError
 from policies.filters import (
-    COSIGN_SUFFIXES,
     MAX_TAG_CHARS,
     PatternClock,
     PatternTooSlow,
     compile_template,
+    is_cosign_artefact,
     tag_problem,
 )
 from policies.keys import Key, keyer, utc
 from policies.policy import Policy
 from policies.semver import parse_flux, parse_version
+from policies.verify import Ranked, gate
 
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _BEST: Final = {
@@ -54,10 +60,9 @@ _BEST: Final = {
     ("numerical", True): "smallest number",
     ("newest-build", False): "newest build",
 }
-_COSIGN: Final = "cosign signature, attestation or SBOM tag"
+_COSIGN: Final = "cosign signature, attestation or SBOM tag, or an OCI referrers fallback tag"
 _FLUXD_LATEST: Final = "latest is picked only by the pattern 'latest' (Flux v1)"
 
-Ranked = tuple[Key, str, bool, int]  # key, tag, has build metadata, place in the refusals
 Known = tuple[datetime | None, str | None]  # what we know of a tag: build time, digest
 _UNKNOWN: Final[Known] = (None, None)
 
@@ -68,17 +73,22 @@ def select_tag(
     current: str | None,
     *,
     now: datetime | None = None,
+    verify: Verify | None = None,
 ) -> Decision:
     """Pick the tag to run under ``policy``; explain every tag that did not win.
 
     ``now`` (default: the clock) only matters for ``min-age``; pass it for repeatable
-    results.
+    results. ``verify`` is the gate a ``verify=`` policy needs (ignored without one).
     """
     listed = _merge(candidates)
+    if policy.verify is not None and verify is None:
+        reason = f"the policy says verify={policy.verify}, and no verifier was given"
+        return Decision(None, reason, (), current, len(listed), failed=True)
+    gate = verify if policy.verify is not None else None
     if policy.kind == "digest":
-        return _follow(policy, listed, current)
+        return _follow(policy, listed, current, gate)
     try:
-        return _select(policy, listed, current, now, PatternClock())
+        return _select(policy, listed, current, now, PatternClock(), gate)
     except PatternTooSlow as slow:
         reason = (
             f"pattern {slow.pattern[:80]!r} ran past its time bound on tag {slow.tag[:40]!r};"
@@ -93,6 +103,7 @@ def _select(
     current: str | None,
     now: datetime | None,
     clock: PatternClock,
+    verify: Verify | None,
 ) -> Decision:
     admit = _admitter(policy, clock)
     key_of = keyer(policy)
@@ -129,7 +140,7 @@ def _select(
         reason += "the tags with filter=/extract="
         refused = tuple(filter(None, places))
         return Decision(None, reason, refused, current, len(listed), failed=True)
-    return _decide(policy, ranked, places, current, listed)
+    return _decide(policy, ranked, places, current, listed, verify)
 
 
 def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
@@ -164,7 +175,7 @@ def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refu
     def admit(tag: str) -> str | Refusal:
         if len(tag) > MAX_TAG_CHARS or not valid(tag):
             return refusal(tag, "invalid-tag", tag, _invalid)
-        if tag.endswith(COSIGN_SUFFIXES):
+        if is_cosign_artefact(tag):
             return refusal(tag, "cosign", _COSIGN)
         for excluded, why in excludes:
             if excluded(tag):
@@ -273,6 +284,7 @@ def _decide(
     places: list[Refusal | None],
     current: str | None,
     listed: dict[str, Known],
+    verify: Verify | None = None,
 ) -> Decision:
     considered = len(listed)
     desc = policy.descending
@@ -295,29 +307,46 @@ def _decide(
             why = f"nothing orders at or above the current tag {current} under {policy.text!r}"
         summary = Decision(None, "", refused).summary() or "no tags listed"
         return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
-    best = (min if desc else max)(item[0] for item in ranked)  # type: ignore[type-var]
-    ties = [item for item in ranked if item[0] == best]
-    win = min(ties, key=lambda item: (item[1] != current, item[2], item[1]))
+    win, verified, gated = gate(policy, ranked, places, current, verify)
+    if win is None:
+        refused = tuple(filter(None, places))
+        why = f"no candidate under {policy.text!r} passes verify={policy.verify}"
+        summary = Decision(None, "", refused).summary()
+        first = f"; {gated[0].tag}: {gated[0].reason}" if gated else ""
+        reason = f"{why} ({summary}){first}"
+        return Decision(None, reason, refused, current, considered, eligible)
     word = _BEST.get((policy.order, desc), "best")
     reason = f"{word} of {len(ranked)} eligible under {policy.text!r}"
     if win[1] == current:
         reason = f"already newest: {reason}"
     elif cur is None and current is not None and not policy.allow_downgrade:
         reason += f" (the current tag {current} has no place in this ordering)"
+    if verify is not None:
+        reason += ", signature verified"
+        reason += f" ({len(gated)} better refused by verify={policy.verify})" if gated else ""
     beaten = f"eligible, but {win[1]} wins"
     for item in ranked:
-        places[item[3]] = refusal(item[1], "not-newest", beaten)
+        if places[item[3]] is None:
+            places[item[3]] = refusal(item[1], "not-newest", beaten)
     del places[win[3]]
-    digest = listed[win[1]][1]
+    digest = verified if verify is not None else listed[win[1]][1]
     refused = tuple(filter(None, places))
     return Decision(win[1], reason, refused, current, considered, eligible, digest)
 
 
-def _follow(policy: Policy, listed: dict[str, Known], current: str | None) -> Decision:
+def _follow(
+    policy: Policy, listed: dict[str, Known], current: str | None, verify: Verify | None
+) -> Decision:
     tag = policy.digest_tag
     assert tag is not None
     if tag not in listed:
         return Decision(None, f"tag {tag} is not listed in the registry", (), current)
     digest = listed[tag][1]
+    if verify is not None:
+        verdict = verify(tag)
+        if not isinstance(verdict, str):
+            return Decision(None, f"tag {tag}: {verdict.reason}", (verdict,), current, 1, 1)
+        digest = verdict
     reason = f"follows tag {tag}" + (f" at {digest}" if digest else " (digest to be resolved)")
+    reason += ", signature verified" if verify is not None else ""
     return Decision(tag, reason, (), current, 1, 1, digest)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
+from automator.adapters.signatures import signature_gate
 from automator.adapters.sources import (
     git_auth,
     open_repo,
@@ -56,6 +57,7 @@ __all__ = [
     "reporter",
     "rules",
     "scanner",
+    "signature_gate",
     "signer",
     "source_settings",
     "webhook_settings",
@@ -84,8 +86,15 @@ def engine(
             write=write_settings(config),
             signer=signer(config),
             forge=forge_factory(config),
+            signatures=signature_gate(config, _store(client, config)),
         )
     )
+
+
+def _store(client: Registry, config: Config) -> RegistryClient:
+    """The client the signature gate reads with: the engine's own when it is a real one
+    (a wrapped or fake one gets a cache-less client of its own, built without I/O)."""
+    return client if isinstance(client, RegistryClient) else registry_client(config)
 
 
 def scanner(config: Config, state_dir: Path) -> Engine:

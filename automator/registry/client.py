@@ -7,8 +7,9 @@ returns reaches the caller unless it passes the reference grammar: invalid tags 
 dropped and counted, digests are checked. On a host that bills pulls (the Docker Hub
 preset) every manifest GET is counted first.
 
-A little over 300 lines: tags, manifests and the one authenticated call share the
-settings lookup (and its allow-list) and the transport.
+Over 300 lines, for a reason: tags, manifests, blobs and OCI referrers (the reads the
+signature gate needs) share the settings lookup (and its allow-list), the transport and
+the one authenticated, digest-checked request path, which is private to this class.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from automator.registry.manifests import (
     IMAGE_TYPES,
     INDEX_TYPES,
     MANIFEST_ACCEPT,
+    OCI_INDEX,
     ImageInfo,
     Platform,
     read_config,
@@ -308,6 +310,12 @@ class RegistryClient:
         headers: Mapping[str, str],
     ) -> bytes:
         reply = self._call(method, image, url, settings, deadline, headers)
+        return self._checked(reply, digest, settings, deadline)
+
+    def _checked(
+        self, reply: Reply, digest: str | None, settings: RegistrySettings, deadline: Deadline
+    ) -> bytes:
+        """The body of a 200 answer, checked against ``digest`` (or the one it claims)."""
         expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
         claimed = digest or valid_digest(reply.headers.get("Docker-Content-Digest"))
         if claimed and claimed.startswith("sha256:") and sha256_digest(reply.body) != claimed:
@@ -317,6 +325,47 @@ class RegistryClient:
                 transient=True,
             )
         return reply.body
+
+    # -- artefacts next to an image (cosign signatures) ------------------------------
+
+    def find_manifest(self, image: ImageRef, reference: str) -> tuple[str, dict[str, Any]] | None:
+        """(digest, document) of a manifest by tag or digest, or None when there is none (404)."""
+        what = f"{image.canonical_name}:{reference}: reading the manifest"
+        found = self._get_unless_404(image, f"manifests/{reference}", what, MANIFEST_ACCEPT)
+        if found is None:
+            return None
+        reply, settings, deadline = found
+        body = self._checked(reply, reference if ":" in reference else None, settings, deadline)
+        return sha256_digest(body), json_object(body, deadline.what)
+
+    def blob(self, image: ImageRef, digest: str) -> bytes:
+        """A blob of ``image``'s repository, checked against its digest."""
+        settings = self.settings_for(image.registry)
+        what = f"{image.canonical_name}@{digest}: reading a blob"
+        deadline = self._transport.deadline(settings.deadline, what)
+        url = f"{settings.api_base}/v2/{image.repository}/blobs/{digest}"
+        return self._verified("GET", image, url, digest, settings, deadline, {})
+
+    def referrers(self, image: ImageRef, digest: str) -> list[dict[str, Any]] | None:
+        """The OCI 1.1 referrers of ``digest`` (descriptors), or None without the API (404)."""
+        what = f"{image.canonical_name}@{digest}: listing referrers"
+        found = self._get_unless_404(image, f"referrers/{digest}", what, OCI_INDEX)
+        if found is None:
+            return None
+        reply, settings, deadline = found
+        expect_ok(reply, deadline.what, settings, self._auth.credentials(settings).source)
+        listed = json_object(reply.body, deadline.what).get("manifests")
+        return [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+
+    def _get_unless_404(
+        self, image: ImageRef, path: str, what: str, accept: str
+    ) -> tuple[Reply, RegistrySettings, Deadline] | None:
+        """GET ``path`` under ``image``'s repository; None when the registry answers 404."""
+        settings = self.settings_for(image.registry)
+        deadline = self._transport.deadline(settings.deadline, what)
+        url = f"{settings.api_base}/v2/{image.repository}/{path}"
+        reply = self._call("GET", image, url, settings, deadline, {"Accept": accept})
+        return None if reply.status == 404 else (reply, settings, deadline)
 
     # -- one authenticated request --------------------------------------------------
 
