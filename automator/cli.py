@@ -259,8 +259,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     hosts = adapters.registry_hosts(config)
     mistakes = 0
     for source in engine.sources:
-        result = _unlisted_skipped(engine.scan(source.name), hosts)
-        for line in check_report(result):
+        result = engine.scan(source.name)
+        for line in check_report(_unlisted_skipped(result, hosts)):
             click.echo(f"{source.name}: {line}")
         for line in check_errors(result):
             click.echo(f"automator: error: {source.name}: {line}", err=True)

@@ -58,7 +58,7 @@ class Found:
         governed_by = extra.get("governed_by", "")
         site = Site(
             self.path, scalar.line, scalar.start, scalar.end, part, scalar.value, image,
-            policy, origin, workload, container, governed_by,
+            policy, origin, workload, container, governed_by=governed_by,
         )  # fmt: skip
         self.sites[scalar.start] = site
 
