@@ -117,8 +117,10 @@ def decide(
         return Skip(
             site.where,
             f"{site.image.name}: the build time of the current tag {current} could not be"
-            " read, so newest-build cannot tell newer from older; left alone (automator"
-            f" explain {site.image.name}:{current} --policy '{site.policy}' says why)",
+            " read, so newest-build cannot tell newer from older; left alone"
+            + (" as fluxd leaves the workload alone (Flux v1)" if policy.fluxd else "")
+            + f" (automator explain {site.image.name}:{current} --policy '{site.policy}'"
+            " says why)",
         )
     gate = signatures.gate(site.image) if signatures and policy.verify else None
     try:

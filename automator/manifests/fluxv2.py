@@ -28,7 +28,8 @@ SOURCE_GROUP = "source.toolkit.fluxcd.io/"
 KINDS = ("ImagePolicy", "ImageRepository", "ImageUpdateAutomation")
 # image-reflector-controller api/v1 imagerepository_types.go: the default exclusionList
 DEFAULT_EXCLUSIONS = ("^.*\\.sig$",)
-SUPPORTED_PROVIDERS = frozenset({"generic"})
+# Flux ImageRepository spec.provider values; each names a registries[].provider of automator.yaml
+SUPPORTED_PROVIDERS = frozenset({"generic", "aws", "gcp", "azure"})
 _NEEDS_QUOTES = re.compile(r'[;"\s]')
 _REFLECT = {"Never": "never", "IfNotPresent": "if-not-present", "Always": "always"}
 
@@ -147,15 +148,17 @@ def lookup(table: dict[Key, FluxObject], namespace: str, name: str) -> FluxObjec
 def provider_problem(repository: FluxObject) -> str:
     """Why automator cannot list ``repository`` with its ``spec.provider``, or ''.
 
-    The one place that maps Flux's provider to ours: the cloud-credentials work
-    connects aws/gcp/azure here.
+    Flux's ``generic``, ``aws``, ``gcp`` and ``azure`` are the provider names of
+    ``registries[].provider`` in automator.yaml, which is where the credentials come
+    from: the config repo may ask for a cloud identity but never grants one, so the
+    registry's entry in automator.yaml must say the same provider (docs/flux.md).
     """
     provider = str(repository.spec.get("provider") or "generic")
     if provider in SUPPORTED_PROVIDERS:
         return ""
     return (
-        f"ImageRepository {repository.where}: provider {provider} not supported yet; use"
-        " provider generic with registry credentials in automator.yaml"
+        f"ImageRepository {repository.where}: provider {provider!r} is not one of generic,"
+        " aws, gcp, azure; fix spec.provider"
     )
 
 

@@ -78,7 +78,8 @@ def test_check_from_another_directory_reads_a_relative_source(tmp_path: Path) ->
     )
     make_bare_repo(conf / "fleet.git", {"pod.yaml": deployment})
     (conf / "automator.yaml").write_text(
-        "sources: [{name: fleet, url: fleet.git}]\nstate_dir: state\nallow_unlisted_registries: true\n"
+        "sources: [{name: fleet, url: fleet.git}]\nstate_dir: state\n"
+        "allow_unlisted_registries: true\n"
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

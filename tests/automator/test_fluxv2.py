@@ -33,7 +33,7 @@ class Registry:
         self.asked: list[str] = []
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self, image: ImageRef, *, created: bool, platform: str | None, **_: object
     ) -> Sequence[policies.Candidate] | AutomatorError:
         assert image.name == "reg.test/app"
         return [policies.Candidate(tag) for tag in self.tags]
@@ -119,13 +119,20 @@ def test_exclusion_list_replaces_the_default_and_refuses_what_it_finds() -> None
     )
 
 
-@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
-def test_cloud_providers_are_skipped_until_supported(provider: str) -> None:
-    outcome = plan_for("reg.test/app:1.0.0", Registry(), repo_extra=f"  provider: {provider}\n")
+@pytest.mark.parametrize("provider", ["generic", "aws", "gcp", "azure"])
+def test_flux_providers_are_registry_providers(provider: str) -> None:
+    registry = Registry(["1.0.0", "1.1.0"])
+    extra = f"  provider: {provider}\n"
+    outcome = plan_for("reg.test/app:1.0.0", registry, repo_extra=extra)
+    assert new_value(outcome) == "reg.test/app:1.1.0"
+
+
+def test_an_unknown_provider_is_refused() -> None:
+    outcome = plan_for("reg.test/app:1.0.0", Registry(), repo_extra="  provider: oci\n")
     assert isinstance(outcome, Skip)
     assert outcome.reason.endswith(
-        f"ImageRepository flux-system/app: provider {provider} not supported yet; use"
-        " provider generic with registry credentials in automator.yaml"
+        "ImageRepository flux-system/app: provider 'oci' is not one of generic, aws, gcp,"
+        " azure; fix spec.provider"
     )
 
 

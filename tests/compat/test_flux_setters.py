@@ -78,7 +78,7 @@ class Registry:
     }
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self, image: ImageRef, *, created: bool, platform: str | None, **_: object
     ) -> Sequence[policies.Candidate] | AutomatorError:
         return [policies.Candidate(tag) for tag in self.tags[image.name]]
 

@@ -19,7 +19,7 @@ class Table:
         self.tags = tags
 
     def candidates(
-        self, image: ImageRef, *, created: bool, platform: str | None
+        self, image: ImageRef, *, created: bool, platform: str | None, **_: object
     ) -> Sequence[policies.Candidate] | AutomatorError:
         return [policies.Candidate(tag) for tag in self.tags]
 
