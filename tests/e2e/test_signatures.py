@@ -177,7 +177,7 @@ def test_without_cosign_trust_nothing_is_adopted_and_it_is_an_error(
     config.write_text(text[: text.index("cosign:")] + text[text.index("state_dir:") :])
     before = commits(remote)
     plan = automator("plan", "--config", str(config), cwd=tmp_path)
-    assert plan.returncode == 2, plan.stderr  # a failed Site (exit 2): a person must configure trust
+    assert plan.returncode == 2, plan.stderr  # a failed Site: a person must add trust
     assert plan.stdout == ""
     assert (
         f"skipped apps/api.yaml:12: {image}: verify=cosign, and no cosign trust for"
