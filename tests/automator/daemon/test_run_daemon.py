@@ -112,8 +112,11 @@ def test_a_push_reaches_the_remote_through_the_registry_webhook(
         text = git("show", "main:apps/api.yaml", cwd=remote)
         assert f"image: {image}:1.4.4 # pinned by automator" in text
 
+        # the push lands before the reconcile that made it is reported: wait for the report
+        commits_total = ("automator_commits_total", (("source", "fleet"),))
+        wait_for(lambda: commits_total in metric_samples(url), "the commit counted")
         samples = metric_samples(url)
-        assert samples[("automator_commits_total", (("source", "fleet"),))] == 1
+        assert samples[commits_total] == 1
         assert samples[("automator_scans_total", (("result", "ok"), ("source", "fleet")))] >= 2
         delivered = (
             "automator_webhook_deliveries_total",
