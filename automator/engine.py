@@ -178,11 +178,13 @@ class _Planner:
         self.signatures = signatures
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
+        self.snapshot: Snapshot | None = None  # the last one planned: the commit scanned
         self._plans: dict[str, Plan] = {}
         self._lock = threading.Lock()
 
     def __call__(self, snapshot: Snapshot) -> Plan:
         with self._lock:
+            self.snapshot = snapshot
             plan = self._plans.get(snapshot.commit_id)
             if plan is None:
                 plan = self._plans[snapshot.commit_id] = self._plan(snapshot)
@@ -272,6 +274,7 @@ class Engine:
             name,
             written.plan,
             commit=written.commit,
+            snapshot=planner.snapshot,
             images=planner.images,
             pull_requests=written.pull_requests,
             files_parsed=planner.files_parsed,

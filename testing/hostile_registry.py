@@ -2,7 +2,7 @@
 
 Each repository name picks a behaviour (``HostileRegistry.url`` + ``/v2/<name>/...``):
 
-- ``evil/app``: tags with newlines, quotes, ``{{ }}``, a 1 MB string, unicode
+- ``evil/app``: tags with newlines, quotes, ``{{ }}``, ``<script>``, a 1 MB string, unicode
   look-alikes, non-strings, and three honest tags ``1.4.2 1.4.3 1.5.0``
 - ``many/app``: 500,000 tags, paged by ``n`` with ``Link`` (generated, never stored)
 - ``loop/app``: a ``Link`` back to the same page, forever
@@ -55,6 +55,7 @@ EVIL_TAGS: list[Any] = [
     "1\u20244\u20249",  # ONE DOT LEADER in place of dots
     "\u0031.4.9\u200b",  # zero-width space
     "../../../etc/passwd",
+    "<script>alert(1)</script>",  # markup for the status page to show inert
     "1.4.9@sha256:" + "0" * 64,
     "-1.4.9",
     "",

@@ -31,6 +31,7 @@ from automator.daemon.report import Reporter
 from automator.daemon.schedule import Random, Schedule
 from automator.daemon.server import Server
 from automator.daemon.settings import DaemonSettings, WebhookSettings
+from automator.daemon.status import SourceStatus, StatusBoard
 from automator.engine import Outcome
 from automator.engine import SourceSettings as Source
 from automator.errors import AutomatorError, Cancelled, ConfigError
@@ -102,6 +103,7 @@ class Daemon:
             random=random if random is not None else _random.Random(),
             max_failures=settings.unready_after_failures,
         )
+        self.board = StatusBoard(names)  # what ``/`` and ``/status`` show
         self._workers = max(1, min(settings.workers, len(sources)))
         self._cond = threading.Condition()
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -131,6 +133,19 @@ class Daemon:
             problems += self._schedule.problems(self.clock.now())
         return problems
 
+    def status(self) -> tuple[SourceStatus, ...]:
+        """Every source's last reconcile, Sites and next reconcile (Unix time)."""
+        with self._cond:
+            now, dues, running = (
+                self.clock.now(),
+                self._schedule.due_times(),
+                self._schedule.running,
+            )
+        wall = self.board.wall()
+        return self.board.sources(
+            {n: wall + max(0.0, due - now) for n, due in dues.items()}, running
+        )
+
     @property
     def running(self) -> list[str]:
         """The sources being reconciled (or handed to a worker) now."""
@@ -152,7 +167,7 @@ class Daemon:
             logger.error("%s; %s", problem, STATE_DIR_HINT)
         secret = self.webhooks.secret if self.webhooks is not None else None
         try:
-            server = Server((host, port), self, self.webhooks, secret)
+            server = Server((host, port), self, self.webhooks, secret, status=self)
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ConfigError(f"listen {shown}: {exc.strerror}; choose a free address") from exc
@@ -229,13 +244,14 @@ class Daemon:
     # -- one reconcile ------------------------------------------------------------
 
     def _reconcile(self, name: str) -> None:
-        started = self.clock.now()
+        started, started_wall = self.clock.now(), self.board.wall()
         images: frozenset[str] | None = None
         error: AutomatorError | None = None
         try:
             outcome = self.engine.reconcile(name, cancel=self._cancel)
             images = outcome.images
             self.reporter.reconciled(outcome)
+            self.board.reconciled(outcome, started_wall, self.clock.now() - started)
         except Cancelled as exc:
             logger.info("%s", exc)
         except AutomatorError as exc:
@@ -246,6 +262,7 @@ class Daemon:
         self.reporter.took(name, self.clock.now() - started)
         if error is not None:
             self.reporter.failed(name, error)
+            self.board.failed(name, error, started_wall, self.clock.now() - started)
         with self._cond:
             self._schedule.finish(name, self.clock.now(), images=images, error=error)
             self._cond.notify_all()

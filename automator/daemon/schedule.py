@@ -92,6 +92,10 @@ class Schedule:
         waiting = [e.due for e in self._entries.values() if e.remote not in busy]
         return min(waiting, default=None)
 
+    def due_times(self) -> dict[str, float]:
+        """When each source is next due (the daemon's clock); a running one is left out."""
+        return {e.name: e.due for e in self._entries.values() if not e.running}
+
     def trigger(self, images: frozenset[str], now: float) -> list[str]:
         """Make every source that uses one of ``images`` due now; return their names."""
         names = []

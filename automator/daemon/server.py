@@ -1,4 +1,5 @@
-"""The daemon's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and webhooks.
+"""The daemon's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics``, the status
+page ``/`` and its JSON ``/status`` (:mod:`.statuspage`), and webhooks.
 
 ``POST /webhook/<kind>`` (kinds in :data:`automator.daemon.webhooks.PARSERS`) is
 checked in this order: rate limit per sender address (429), body size (411, 413),
@@ -15,12 +16,15 @@ import json
 import logging
 import socket
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from automator import metrics
+from automator.daemon.status import SourceStatus, status_document
+from automator.daemon.statuspage import CONTENT_SECURITY_POLICY, render_page
 from automator.daemon.webhooks import (
     PARSERS,
     Auth,
@@ -49,6 +53,12 @@ class Target(Protocol):
     def ready_problems(self) -> list[str]: ...
 
 
+class StatusSource(Protocol):
+    """What the status page asks of the daemon."""
+
+    def status(self) -> tuple[SourceStatus, ...]: ...
+
+
 class Limits(Protocol):
     """How much webhook traffic is taken (``WebhookSettings``, or the config's ``webhooks:``)."""
 
@@ -73,9 +83,12 @@ class Server(ThreadingHTTPServer):
         target: Target,
         webhooks: Limits | None,
         secret: Secret | None,
+        *,
+        status: StatusSource | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.target = target
+        self.status = status  # None: no status page (404)
         self.webhooks = webhooks
         self.secret = secret
         self.limiter = (
@@ -103,10 +116,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: bytes | str, content_type: str = "text/plain") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes | str,
+        content_type: str = "text/plain",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -126,8 +147,21 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/metrics":
             body, content_type = metrics.exposition()
             self._send(HTTPStatus.OK, body, content_type)
+        elif path in ("/", "/status") and self.server.status is not None:
+            self._status(self.server.status, html=path == "/")
         else:
             self._send(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _status(self, source: StatusSource, *, html: bool) -> None:
+        sources, now = source.status(), time.time()
+        private = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
+        if html:
+            page = render_page(sources, now)
+            csp = (("Content-Security-Policy", CONTENT_SECURITY_POLICY),)
+            self._send(HTTPStatus.OK, page, "text/html; charset=utf-8", private + csp)
+        else:
+            text = json.dumps(status_document(sources, now), indent=1) + "\n"
+            self._send(HTTPStatus.OK, text, "application/json", private)
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)

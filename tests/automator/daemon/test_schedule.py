@@ -208,3 +208,12 @@ def test_the_default_is_three_failures_in_a_row() -> None:
     s.take_due(20.0)
     s.finish("fleet", 21.0, error=TRANSIENT)
     assert s.problems(21.0) == [f"fleet: 3 reconciles in a row failed: {TRANSIENT}"]
+
+
+def test_due_times_name_every_source_not_running() -> None:
+    s = schedule(("fleet", "git://x/fleet.git"), ("other", "git://x/other.git"))
+    assert s.due_times() == {"fleet": 0.0, "other": 0.0}
+    assert s.take_due(0.0) == ["fleet", "other"]
+    assert s.due_times() == {}
+    s.finish("fleet", 5.0)
+    assert s.due_times() == {"fleet": 5.0 + INTERVAL}
