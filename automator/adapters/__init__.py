@@ -15,13 +15,14 @@ time a reconcile opens a repository or a forge, so a rotated Secret needs no res
     daemon(config, state_dir)      the Daemon around an engine, with its settings,
                                    webhook secret and reporter
     reporter(config)               logs, metrics and notifications
+    shard(config)                  this replica's share of the sources (--shard, replicas)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
+from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
 from automator.adapters.sources import (
@@ -57,6 +58,7 @@ __all__ = [
     "reporter",
     "rules",
     "scanner",
+    "shard",
     "signature_gate",
     "signer",
     "source_settings",

@@ -94,15 +94,17 @@ class Daemon:
         if len(set(names)) < len(names):
             twice = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"sources: {', '.join(twice)} named twice; give each its own name")
+        mine = [s for s in sources if settings.shard.owns(s.name, s.remote)]
+        self.owned = [s.name for s in mine]  # the sources this replica reconciles
         self._schedule = Schedule(
-            ((s.name, s.remote) for s in sources),
+            ((s.name, s.remote) for s in mine),
             interval=settings.interval,
             jitter=settings.jitter,
             now=self.clock.now(),
             random=random if random is not None else _random.Random(),
             max_failures=settings.unready_after_failures,
         )
-        self._workers = max(1, min(settings.workers, len(sources)))
+        self._workers = max(1, min(settings.workers, len(self.owned)))
         self._cond = threading.Condition()
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._cancel = threading.Event()
@@ -131,6 +133,12 @@ class Daemon:
             problems += self._schedule.problems(self.clock.now())
         return problems
 
+    def ownership(self) -> str:
+        """What /readyz says of the sources this replica owns: one line."""
+        shard, total = self.settings.shard, len(self.engine.sources)
+        names = ", ".join(self.owned) or "none"
+        return f"shard {shard} owns {len(self.owned)} of {total} sources: {names}\n"
+
     @property
     def running(self) -> list[str]:
         """The sources being reconciled (or handed to a worker) now."""
@@ -152,7 +160,7 @@ class Daemon:
             logger.error("%s; %s", problem, STATE_DIR_HINT)
         secret = self.webhooks.secret if self.webhooks is not None else None
         try:
-            server = Server((host, port), self, self.webhooks, secret)
+            server = Server((host, port), self, self.webhooks, secret, owned=self.ownership())
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ConfigError(f"listen {shown}: {exc.strerror}; choose a free address") from exc
@@ -160,6 +168,7 @@ class Daemon:
         self.address = (str(bound_host), int(bound_port))
         server.start()
         metrics.SOURCES_BUSY.set_function(lambda: len(self.busy))
+        metrics.report_shard(str(self.settings.shard), self.owned)
         threads = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
             for i in range(self._workers)
@@ -170,9 +179,11 @@ class Daemon:
         logger.info(
             "listening on %s:%d; %d sources every %s",
             *self.address,
-            len(self.engine.sources),
+            len(self.owned),
             _duration(self.settings.interval),
         )
+        if self.settings.shard.count > 1:
+            logger.info("%s", self.ownership().rstrip())
         if ready is not None:
             ready.set()
         try:

@@ -73,8 +73,11 @@ class Server(ThreadingHTTPServer):
         target: Target,
         webhooks: Limits | None,
         secret: Secret | None,
+        *,
+        owned: str = "",
     ) -> None:
         super().__init__(address, _Handler)
+        self.owned = owned  # a line on /readyz: the sources this replica owns
         self.target = target
         self.webhooks = webhooks
         self.secret = secret
@@ -120,9 +123,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             problems = self.server.target.ready_problems()
             if problems:
-                self._send(HTTPStatus.SERVICE_UNAVAILABLE, "".join(f"{p}\n" for p in problems))
+                text = "".join(f"{p}\n" for p in problems) + self.server.owned
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, text)
             else:
-                self._send(HTTPStatus.OK, "ready\n")
+                self._send(HTTPStatus.OK, "ready\n" + self.server.owned)
         elif path == "/metrics":
             body, content_type = metrics.exposition()
             self._send(HTTPStatus.OK, body, content_type)
