@@ -439,6 +439,10 @@ class Config(_Model):
     replicas: int | None = Field(default=None, ge=1)
     """Replicas of a StatefulSet sharing the sources; this one's index is the ordinal
     ending its hostname (``automator-2`` is 2). Env AUTOMATOR_REPLICAS. Default: unsharded."""
+    peer_url: str | None = None
+    """Where the other replicas are, ``{index}`` standing for a replica's index; each webhook
+    is forwarded to them, e.g. ``http://automator-{index}.automator-shards:8080`` (the
+    headless Service's stable names). Env AUTOMATOR_PEER_URL. Default: not forwarded."""
 
     @field_validator("interval")
     @classmethod
@@ -461,6 +465,15 @@ class Config(_Model):
         match = _SHARD_RE.match(value) if value is not None else None
         if value is not None and (match is None or int(match[1]) >= int(match[2])):
             raise ValueError(f"{value!r} is not a shard like 0/4 (replica i of N, 0 <= i < N)")
+        return value
+
+    @field_validator("peer_url")
+    @classmethod
+    def _peer_url(cls, value: str | None) -> str | None:
+        if value is not None and "{index}" not in value:
+            raise ValueError(
+                f"{value!r} has no {{index}}; e.g. http://automator-{{index}}.svc:8080"
+            )
         return value
 
     @field_validator("listen")
@@ -487,6 +500,7 @@ ENV_OVERRIDES = {
     "AUTOMATOR_LOG_FORMAT": "log_format",
     "AUTOMATOR_SHARD": "shard",
     "AUTOMATOR_REPLICAS": "replicas",
+    "AUTOMATOR_PEER_URL": "peer_url",
 }
 
 

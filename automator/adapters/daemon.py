@@ -9,6 +9,7 @@ from typing import Literal
 from automator.adapters._secrets import read_secret
 from automator.config import Config, NotifyTarget, parse_listen
 from automator.daemon import DaemonSettings, WebhookSettings
+from automator.daemon.forward import peer_urls
 from automator.daemon.shards import Shard, parse_shard, shard_from_hostname
 from automator.notify import Notifier, Target
 
@@ -49,6 +50,7 @@ def webhook_settings(config: Config) -> WebhookSettings | None:
         max_body_bytes=hooks.max_body_bytes,
         requests_per_second=hooks.requests_per_second,
         burst=hooks.burst,
+        peers=peer_urls(config.peer_url, shard(config)) if config.peer_url else (),
     )
 
 

@@ -4,7 +4,9 @@ A scheduler thread hands due sources (see :mod:`.schedule`) to a small pool of
 worker threads; a source is never reconciled twice at once, and sources that share
 a remote (and so a bare clone) take turns. The HTTP server (:mod:`.server`) serves
 probes, metrics and webhooks; a webhook makes the sources that use a named image due
-now. :mod:`.report` logs, counts and notifies what each reconcile did.
+now. Sharded (``DaemonSettings.shard``), a daemon reconciles only the sources its shard
+owns (:mod:`.shards`) and forwards each webhook to the other replicas (:mod:`.forward`).
+:mod:`.report` logs, counts and notifies what each reconcile did.
 
 Stopping (``stop`` set, e.g. by SIGTERM): no reconcile starts, no new write starts
 (a reconcile still scanning raises ``Cancelled`` before it writes), a write in
@@ -27,6 +29,7 @@ from typing import Protocol
 
 from automator import metrics
 from automator.daemon.clock import Clock, SystemClock
+from automator.daemon.forward import Forwarder
 from automator.daemon.report import Reporter
 from automator.daemon.schedule import Random, Schedule
 from automator.daemon.server import Server
@@ -160,7 +163,10 @@ class Daemon:
             logger.error("%s; %s", problem, STATE_DIR_HINT)
         secret = self.webhooks.secret if self.webhooks is not None else None
         try:
-            server = Server((host, port), self, self.webhooks, secret, owned=self.ownership())
+            server = Server(
+                (host, port), self, self.webhooks, secret, owned=self.ownership(),
+                forwarder=self._forwarder(),
+            )  # fmt: skip
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ConfigError(f"listen {shown}: {exc.strerror}; choose a free address") from exc
@@ -190,6 +196,12 @@ class Daemon:
             self._dispatch(stop)
         finally:
             self._stop(server, threads)
+
+    def _forwarder(self) -> Forwarder | None:
+        hooks = self.webhooks
+        if hooks is None or not hooks.peers:
+            return None
+        return Forwarder(hooks.peers, hooks.secret, self.settings.shard)
 
     def _wake_on(self, stop: threading.Event) -> None:
         # ``stop`` is set by a signal handler or a test; waits are on the condition alone

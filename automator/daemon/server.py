@@ -3,7 +3,8 @@
 ``POST /webhook/<kind>`` (kinds in :data:`automator.daemon.webhooks.PARSERS`) is
 checked in this order: rate limit per sender address (429), body size (411, 413),
 secret or signature (401, 403), a replay of a delivery already taken (200, nothing
-rescanned), payload (400); then only the repositories it names are rescanned (202).
+rescanned), payload (400); then only the repositories it names are rescanned (202),
+and, when sharded, the delivery is forwarded to the other replicas (:mod:`.forward`).
 Plain ``http.server``: the traffic is a probe and a few webhooks. A webhook answered
 before its body was read is drained (at most ``LINGER_BYTES``, ``LINGER_SECONDS``)
 before the connection closes, so the sender gets the answer and not a reset.
@@ -21,6 +22,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from automator import metrics
+from automator.daemon.forward import FORWARDED, Forwarder
 from automator.daemon.webhooks import (
     PARSERS,
     Auth,
@@ -75,8 +77,10 @@ class Server(ThreadingHTTPServer):
         secret: Secret | None,
         *,
         owned: str = "",
+        forwarder: Forwarder | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.forwarder = forwarder  # sends each direct delivery on to the other replicas
         self.owned = owned  # a line on /readyz: the sources this replica owns
         self.target = target
         self.webhooks = webhooks
@@ -190,7 +194,10 @@ class _Handler(BaseHTTPRequestHandler):
             if auth is Auth.MISSING:
                 return HTTPStatus.UNAUTHORIZED, "send the token or a signature\n"
             return HTTPStatus.FORBIDDEN, "wrong token or signature\n"
-        if not self.server.replays.first_time(kind, body):
+        forwarded = FORWARDED in headers  # from another replica: never forwarded again
+        if forwarded and "x-automator-signature" not in headers:
+            return HTTPStatus.FORBIDDEN, "a forwarded delivery must be signed\n"
+        if not self.server.replays.first_time(kind + ("+forwarded" if forwarded else ""), body):
             logger.warning("%s webhook from %s: a replay; ignored", kind, self.client_address[0])
             return HTTPStatus.OK, "already taken; nothing to do\n"
         try:
@@ -201,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
             logger.warning("%s webhook: %r is not an image reference; ignored", kind, name)
         target = self.server.target
         sources = target.trigger(delivery.images, delivery.tags) if delivery.images else []
+        if self.server.forwarder is not None and not forwarded and delivery.images:
+            self.server.forwarder.forward(kind, body, headers)
         logger.info(
             "%s webhook for %s: rescanning %s",
             kind,

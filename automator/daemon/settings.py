@@ -42,3 +42,4 @@ class WebhookSettings:
     max_body_bytes: int = 1_048_576  # larger bodies get 413 without being read
     requests_per_second: float = 10.0  # per sender address, refilled continuously
     burst: int = 100  # per sender address
+    peers: tuple[str, ...] = ()  # the other replicas' base URLs: each delivery is forwarded

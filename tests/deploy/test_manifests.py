@@ -107,6 +107,7 @@ def test_real_api_server_accepts_the_statefulset_variant(
     assert (
         "{index}" in env["AUTOMATOR_PEER_URL"] and "automator-shards" in env["AUTOMATOR_PEER_URL"]
     )
+    assert "{index}.automator-shards:" in env["AUTOMATOR_PEER_URL"]  # the headless names
     missing = api_server.kubectl("get", "-n", "shards", "deployment/automator", check=False)
     assert missing.returncode != 0  # the variant replaces the Deployment
 

@@ -99,9 +99,13 @@ def test_the_shard_comes_from_the_option_then_env_then_replicas_and_hostname() -
     assert adapters.shard(replicas, "automator-4") == Shard(4, 5)
 
 
-def test_config_refuses_a_bad_shard() -> None:
-    with pytest.raises(ConfigError, match="not a shard"):
-        parse_config({**CONFIG, "shard": "4/4"})
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("shard", "4/4", "not a shard"), ("peer_url", "http://x:8080", "no {index}")],
+)
+def test_config_refuses_a_bad_shard_or_peer_url(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**CONFIG, key: value})
 
 
 ROOT = Path(__file__).resolve().parents[3]
