@@ -3,8 +3,8 @@
 Three bounded maps (least recently used out first), each rebuildable from the repo, so
 losing them costs time only:
 
-* whole scans, by root tree id, ``paths``, remote, rules and :data:`SCANNER_VERSION`:
-  a cycle on an unchanged commit (or an unchanged tree) costs one lookup;
+* the last whole scan of each source (``paths``, remote, rules, :data:`SCANNER_VERSION`)
+  with its root tree id: a cycle on an unchanged commit (or tree) costs one lookup;
 * blob facts, by blob id alone (content only): size, binary, which prefilter words it
   holds; a cached blob is never read again to learn that it holds no policy;
 * the Sites and Skips of one file, by path, blob id and a context: the scanner version,
@@ -81,6 +81,7 @@ class _FileScan:
 
 @dataclass(frozen=True, slots=True)
 class _Whole:
+    tree_id: str
     result: ScanResult
     walk_skipped: tuple[tuple[str, str], ...]  # what the walk added to the tree's skipped
 
@@ -114,7 +115,7 @@ class _Bounded(Generic[K, V]):
 class ScanCache:
     """The three maps; shared by every source and worker of one process."""
 
-    def __init__(self, *, files: int = 200_000, blobs: int = 400_000, scans: int = 256) -> None:
+    def __init__(self, *, files: int = 200_000, blobs: int = 400_000, scans: int = 10_000) -> None:
         self.scans: _Bounded[tuple[object, ...], _Whole] = _Bounded(scans)
         self.blobs: _Bounded[str, _Facts] = _Bounded(blobs)
         self.files: _Bounded[tuple[str, str, str], _FileScan] = _Bounded(files)
@@ -145,8 +146,9 @@ def scan_tree(
     """What ``uncached()`` (the engine's scan of ``tree`` under ``roots``) returns, from
     the cache where it can be; ``files_parsed`` counts only what was parsed now.
     ``read`` reads any file of the tree by path (None when absent)."""
-    key = (tree.tree_id, tuple(roots), remote, tuple(rules), max_bytes, SCANNER_VERSION)
-    if (whole := cache.scans.get(key)) is not None:
+    key = (tuple(roots), remote, tuple(rules), max_bytes, SCANNER_VERSION)
+    tree_id = tree.tree_id
+    if (whole := cache.scans.get(key)) is not None and whole.tree_id == tree_id:
         tree.skipped.extend(whole.walk_skipped)
         return replace(whole.result, files_parsed=0)
     before = len(tree.skipped)
@@ -172,7 +174,7 @@ def scan_tree(
             if not any(_under(p, [root]) for p in seen)
         )
     result = _scan(blob, cache, listed, inside, roots, remote, rules, max_bytes, read)
-    cache.scans.put(key, _Whole(result, tuple(tree.skipped[before:])))
+    cache.scans.put(key, _Whole(tree_id, result, tuple(tree.skipped[before:])))
     return result
 
 

@@ -1,5 +1,6 @@
 """The scan cache keyed by blob id, on real Git commits: it finds what an uncached scan
-finds, and it counts the parses it saves (``ScanResult.files_parsed``)."""
+finds, and it counts the parses it saves (``ScanResult.files_parsed`` and, through the
+engine the daemon builds, ``Outcome.files_parsed``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from automator.engine import scan_source
-from automator.git import Snapshot
+from automator import adapters
+from automator.catalog import RegistryCatalog
+from automator.config import parse_config
+from automator.engine import Adapters, Engine, WriteSettings, scan_source
+from automator.git import Identity, Snapshot
 from automator.manifests.cache import ScanCache
 from automator.manifests.rules import Rule
 from automator.manifests.scan import ScanResult
+from automator.registry import RegistryClient
+from automator.write import CommitSettings
 from testing.gitserver import git
 from tests.automator.manifests.test_scan import FLUX_OBJECTS, MARKED
 
@@ -157,3 +163,28 @@ def test_the_cache_is_bounded(repo: Repo) -> None:
     again, _ = scan(repo, first, ("apps",), cache)  # forgotten: parsed again, found the same
     assert again.sites == scan(repo, first, ("apps",), None)[0].sites
     assert again.files_parsed > 0
+
+
+def test_the_daemons_engine_parses_nothing_on_an_unchanged_commit(
+    repo: Repo, tmp_path: Path
+) -> None:
+    repo.commit(FILES)
+    config = parse_config(
+        {
+            "sources": [{"name": "fleet", "url": str(repo.root), "paths": ["apps"]}],
+            "write": {"mode": "dry-run"},
+        }
+    )
+    engine = Engine(
+        Adapters(
+            sources=tuple(adapters.source_settings(s) for s in config.sources),
+            repo=adapters.repositories(config, tmp_path / "state"),
+            catalog=RegistryCatalog(RegistryClient([])),
+            write=WriteSettings("dry-run", CommitSettings(Identity.parse("a <a@example.com>"))),
+            scan_cache=ScanCache(),
+        )
+    )
+    assert engine.reconcile("fleet").files_parsed == 7
+    assert engine.reconcile("fleet").files_parsed == 0
+    repo.commit({"apps/api-1.yaml": DEPLOY % (1, 8)})
+    assert engine.reconcile("fleet").files_parsed == 1
