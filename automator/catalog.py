@@ -103,6 +103,7 @@ class RegistryCatalog:
         self._forgotten: dict[str, float] = {}
         self._unread: dict[str, tuple[int, str]] = {}  # name -> (build times unread, why)
         self._lock = threading.Lock()
+        self._listing: dict[str, threading.Event] = {}  # listed now by some thread: wait for it
 
     def _fresh(self, name: str, now: float) -> bool:
         entry = self._tags.get(name)
@@ -118,18 +119,29 @@ class RegistryCatalog:
         """List every repository without a fresh listing, concurrently."""
         started = self._clock()
         with self._lock:
-            missing = {
+            stale = {
                 i.canonical_name: i for i in images if not self._fresh(i.canonical_name, started)
             }
-        if not missing:
-            return
-        listed = self.client.list_tags_many(missing.values())
-        with self._lock:
-            for name, tags in listed.items():
-                if self._forgotten.get(name, -1.0) < started:
-                    self._tags[name] = (tags, started)
-                elif name not in self._tags:  # forgotten meanwhile: use it once, keep nothing
-                    self._tags[name] = (tags, -1.0 if self.max_age else started)
+            # a repository another worker is listing now is waited for, not listed twice
+            others = [self._listing[n] for n in stale if n in self._listing]
+            missing = {n: i for n, i in stale.items() if n not in self._listing}
+            mine = threading.Event()
+            self._listing.update(dict.fromkeys(missing, mine))
+        try:
+            listed = self.client.list_tags_many(missing.values()) if missing else {}
+            with self._lock:
+                for name, tags in listed.items():
+                    if self._forgotten.get(name, -1.0) < started:
+                        self._tags[name] = (tags, started)
+                    elif name not in self._tags:  # forgotten meanwhile: use it once, keep nothing
+                        self._tags[name] = (tags, -1.0 if self.max_age else started)
+        finally:
+            with self._lock:
+                for name in missing:
+                    del self._listing[name]
+            mine.set()
+        for other in others:
+            other.wait()
 
     def forget(self, names: Iterable[str] | None = None) -> None:
         """Drop listings (all when ``names`` is None) so the next use lists again."""
@@ -151,10 +163,10 @@ class RegistryCatalog:
         name = image.canonical_name
         with self._lock:
             entry = self._tags.get(name)
-        if entry is None:
+        while entry is None:  # another worker's listing may have been forgotten since
             self.prefetch([image])
             with self._lock:
-                entry = self._tags[name]
+                entry = self._tags.get(name)
         return entry[0]
 
     def prefixed(self, image: ImageRef, prefix: str) -> list[str] | RegistryError:

@@ -132,6 +132,12 @@ def cli(ctx: click.Context, verbose: bool, log_format: str | None) -> None:
     show_default=True,
     help="Sources reconciled at the same time.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    help="Reconcile only replica i of N's share of the sources, e.g. 0/4"
+    " [env AUTOMATOR_SHARD; config shard; or replicas and the hostname's ordinal].",
+)
 def run(
     config_path: Path,
     state_dir: Path | None,
@@ -140,6 +146,7 @@ def run(
     interval: str | None,
     shutdown_timeout: float,
     workers: int,
+    shard: str | None,
 ) -> None:
     """Reconcile every source: update image tags and push the commit.
 
@@ -153,12 +160,16 @@ def run(
       automator run --once --config automator.yaml
       automator run --config automator.yaml --listen :8080 --interval 5m
       AUTOMATOR_INTERVAL=1m automator run --config automator.yaml
+      automator run --config automator.yaml --shard 1/4   # replica 1 of 4
     """
-    config = _load(config_path, listen=listen, interval=interval, state_dir=state_dir)
+    config = _load(config_path, listen=listen, interval=interval, state_dir=state_dir, shard=shard)
     state = Path(config.state_dir)
     if not once:
         _run_daemon(config, state, shutdown_timeout=shutdown_timeout, workers=workers)
         return
+    mine = adapters.shard(config)
+    owned = [s for s in config.sources if mine.owns(s.name, s.url)]
+    config = config.model_copy(update={"sources": owned})
     engine = adapters.engine(config, state, registry=_registry(config))
     reporter = adapters.reporter(config)
     outcomes, failures = engine.reconcile_all(report=reporter.reconciled)

@@ -34,6 +34,7 @@ from automator.errors import ConfigError
 from automator.notify import EVENTS, Event
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_SHARD_RE = re.compile(r"^(\d+)/(\d+)$")
 
 
 class _Model(BaseModel):
@@ -431,6 +432,17 @@ class Config(_Model):
     cosign: Cosign | None = None
     """Who may sign images for ``verify=cosign`` policies, on every registry without its
     own ``cosign``. Default: none (such policies adopt nothing). Example: {keys: [cosign.pub]}"""
+    shard: str | None = None
+    """This replica's share of the sources, ``i/N`` (0 <= i < N): it reconciles only the
+    sources that rendezvous hashing of their name and URL gives to replica i of N. Beats
+    ``replicas``. Env AUTOMATOR_SHARD, option --shard. Default: every source."""
+    replicas: int | None = Field(default=None, ge=1)
+    """Replicas of a StatefulSet sharing the sources; this one's index is the ordinal
+    ending its hostname (``automator-2`` is 2). Env AUTOMATOR_REPLICAS. Default: unsharded."""
+    peer_url: str | None = None
+    """Where the other replicas are, ``{index}`` standing for a replica's index; each webhook
+    is forwarded to them, e.g. ``http://automator-{index}.automator-shards:8080`` (the
+    headless Service's stable names). Env AUTOMATOR_PEER_URL. Default: not forwarded."""
 
     @field_validator("interval")
     @classmethod
@@ -446,6 +458,23 @@ class Config(_Model):
         assert match is not None
         hours, minutes, seconds = (int(g or 0) for g in match.groups())
         return hours * 3600 + minutes * 60 + seconds
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        match = _SHARD_RE.match(value) if value is not None else None
+        if value is not None and (match is None or int(match[1]) >= int(match[2])):
+            raise ValueError(f"{value!r} is not a shard like 0/4 (replica i of N, 0 <= i < N)")
+        return value
+
+    @field_validator("peer_url")
+    @classmethod
+    def _peer_url(cls, value: str | None) -> str | None:
+        if value is not None and "{index}" not in value:
+            raise ValueError(
+                f"{value!r} has no {{index}}; e.g. http://automator-{{index}}.svc:8080"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -469,6 +498,9 @@ ENV_OVERRIDES = {
     "AUTOMATOR_LISTEN": "listen",
     "AUTOMATOR_STATE_DIR": "state_dir",
     "AUTOMATOR_LOG_FORMAT": "log_format",
+    "AUTOMATOR_SHARD": "shard",
+    "AUTOMATOR_REPLICAS": "replicas",
+    "AUTOMATOR_PEER_URL": "peer_url",
 }
 
 

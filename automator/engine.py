@@ -37,6 +37,7 @@ from automator.manifests import (
     is_manifest_path,
     scan_files,
 )
+from automator.manifests.cache import ScanCache, scan_tree
 from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
 from automator.plan import Signatures, build_plan
@@ -90,6 +91,7 @@ class Adapters:
     signer: Signer | None = None
     forge: Callable[[], Forge] | None = None  # pull-request mode
     signatures: Signatures | None = None  # the gate of verify=cosign policies
+    scan_cache: ScanCache | None = None  # Sites by blob id across reconciles (the daemon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +114,23 @@ def scan_source(
     *,
     remote: str | None = None,
     rules: Sequence[Rule] = (),
+    cache: ScanCache | None = None,
 ) -> ScanResult:
     """Every Site under ``paths``; only manifest files within the size limit are read.
 
     One walk of the whole tree: Flux ImagePolicy/ImageRepository objects count wherever
     they are, Sites only under ``paths``. What lies outside ``paths`` is never reported.
     ``remote`` (the source's Git URL) tells Argo Applications of this repo from others;
-    ``rules`` govern the workload containers no annotation covers.
+    ``rules`` govern the workload containers no annotation covers. With ``cache``, only
+    what changed since a scan it remembers is parsed (``automator.manifests.cache``).
     """
     read = read_or_none(snapshot.read)
     roots = [p.strip("/") for p in paths if p.strip("/") not in ("", ".")]
+    if cache is not None and flux is None:
+        return scan_tree(
+            snapshot, roots, cache, remote=remote, rules=rules, max_bytes=MAX_FILE_BYTES,
+            read=read, uncached=lambda: scan_source(snapshot, paths, remote=remote, rules=rules),
+        )  # fmt: skip
     if not roots:
         files = snapshot.walk([], accept=is_manifest_path, max_bytes=MAX_FILE_BYTES)
         return scan_files(
@@ -171,11 +180,13 @@ class _Planner:
         catalog: RegistryCatalog,
         selected: FollowUnit | None = None,
         signatures: Signatures | None = None,
+        cache: ScanCache | None = None,
     ) -> None:
         self.source = source
         self.catalog = catalog
         self.unit = selected
         self.signatures = signatures
+        self.cache = cache
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self.snapshot: Snapshot | None = None  # the last one planned: the commit scanned
@@ -193,7 +204,12 @@ class _Planner:
     def _plan(self, snapshot: Snapshot) -> Plan:
         flux = self.unit.flux() if self.unit is not None else None
         scan = scan_source(
-            snapshot, self.source.paths, flux, remote=self.source.remote, rules=self.source.rules
+            snapshot,
+            self.source.paths,
+            flux,
+            remote=self.source.remote,
+            rules=self.source.rules,
+            cache=self.cache,
         )
         self.files_parsed += scan.files_parsed
         self.catalog.prefetch(s.image for s in scan.sites)
@@ -261,7 +277,12 @@ class Engine:
         if source.follow:
             return self._follow(source, dry_run=dry_run, cancel=cancel)
         repo = self.adapters.repo(source)
-        planner = _Planner(source, self.adapters.catalog, signatures=self.adapters.signatures)
+        planner = _Planner(
+            source,
+            self.adapters.catalog,
+            signatures=self.adapters.signatures,
+            cache=self.adapters.scan_cache,
+        )
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
             plan = splice(planner(snapshot), snapshot.read)

@@ -63,6 +63,18 @@ SOURCES_BUSY = Gauge(
     "Sources reconciling now or due to start (a backlog when it stays above the workers).",
     registry=REGISTRY,
 )
+SHARD = Gauge(
+    "automator_shard_sources",
+    "Sources this replica owns (reconciles), by its shard i/N.",
+    ["shard"],
+    registry=REGISTRY,
+)
+SOURCE_OWNED = Gauge(
+    "automator_source_owned",
+    "1 for each source this replica owns; a source no replica reports is reconciled by none.",
+    ["source"],
+    registry=REGISTRY,
+)
 WEBHOOKS = Counter(
     "automator_webhook_deliveries",
     "Webhook deliveries by payload kind and result.",
@@ -116,3 +128,12 @@ HTTP_REQUESTS = Counter(
 def exposition() -> tuple[bytes, str]:
     """The text exposition of every metric, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def report_shard(shard: str, owned: list[str]) -> None:
+    """Publish which sources this replica owns (``shard`` is ``i/N``)."""
+    SHARD.clear()
+    SHARD.labels(shard=shard).set(len(owned))
+    SOURCE_OWNED.clear()
+    for name in owned:
+        SOURCE_OWNED.labels(source=name).set(1)

@@ -15,13 +15,14 @@ time a reconcile opens a repository or a forge, so a rotated Secret needs no res
     daemon(config, state_dir)      the Daemon around an engine, with its settings,
                                    webhook secret and reporter
     reporter(config)               logs, metrics and notifications
+    shard(config)                  this replica's share of the sources (--shard, replicas)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from automator.adapters.daemon import daemon_settings, notifier, webhook_settings
+from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
 from automator.adapters.sources import (
@@ -38,6 +39,7 @@ from automator.config import Config
 from automator.daemon import Daemon, Reporter
 from automator.engine import Adapters, Engine, WriteSettings
 from automator.git import Identity, state_dir_problem
+from automator.manifests.cache import ScanCache
 from automator.registry import RegistryClient
 from automator.write import CommitSettings
 
@@ -57,6 +59,7 @@ __all__ = [
     "reporter",
     "rules",
     "scanner",
+    "shard",
     "signature_gate",
     "signer",
     "source_settings",
@@ -71,6 +74,7 @@ def engine(
     *,
     registry: Registry | None = None,
     max_age: float | None = None,
+    scan_cache: ScanCache | None = None,
 ) -> Engine:
     """The engine for ``config``, its adapters built here.
 
@@ -87,6 +91,7 @@ def engine(
             signer=signer(config),
             forge=forge_factory(config),
             signatures=signature_gate(config, _store(client, config)),
+            scan_cache=scan_cache,
         )
     )
 
@@ -121,7 +126,8 @@ def daemon(
 ) -> Daemon:
     """The daemon: one engine whose tag listings live half an interval, shared by all
     workers, so each repository is listed once per half interval however many sources
-    use it (a webhook evicts what it names). A ``state_dir`` that cannot be used is no
+    use it (a webhook evicts what it names), and a scan cache, so a source whose commit
+    did not change is not parsed again. A ``state_dir`` that cannot be used is no
     reason to die: the registry cache is left off and /readyz says why."""
     settings = daemon_settings(
         config, state_dir, workers=workers, shutdown_timeout=shutdown_timeout
@@ -129,7 +135,13 @@ def daemon(
     usable = state_dir_problem(state_dir, create=True) is None
     client = registry_client(config, state_dir if usable else None)
     return Daemon(
-        engine(config, state_dir, registry=client, max_age=settings.interval / 2),
+        engine(
+            config,
+            state_dir,
+            registry=client,
+            max_age=settings.interval / 2,
+            scan_cache=ScanCache(),
+        ),
         settings,
         reporter(config),
         webhooks=webhook_settings(config),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
 from automator.adapters._secrets import read_secret
 from automator.config import Config, NotifyTarget, parse_listen
 from automator.daemon import DaemonSettings, WebhookSettings
+from automator.daemon.forward import peer_urls
+from automator.daemon.shards import Shard, parse_shard, shard_from_hostname
 from automator.notify import Notifier, Target
 
 
@@ -22,7 +25,18 @@ def daemon_settings(
         workers=workers,
         shutdown_timeout=shutdown_timeout,
         unready_after_failures=config.unready_after_failures,
+        shard=shard(config),
     )
+
+
+def shard(config: Config, hostname: str | None = None) -> Shard:
+    """This replica's shard: ``shard`` (i/N) if set, else the ordinal ending the hostname
+    (a StatefulSet pod's name) of ``replicas``; without either, every source."""
+    if config.shard is not None:
+        return parse_shard(config.shard)
+    if config.replicas is None or config.replicas == 1:
+        return Shard()
+    return shard_from_hostname(hostname or socket.gethostname(), config.replicas)
 
 
 def webhook_settings(config: Config) -> WebhookSettings | None:
@@ -36,6 +50,7 @@ def webhook_settings(config: Config) -> WebhookSettings | None:
         max_body_bytes=hooks.max_body_bytes,
         requests_per_second=hooks.requests_per_second,
         burst=hooks.burst,
+        peers=peer_urls(config.peer_url, shard(config)) if config.peer_url else (),
     )
 
 

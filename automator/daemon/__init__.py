@@ -4,7 +4,9 @@ A scheduler thread hands due sources (see :mod:`.schedule`) to a small pool of
 worker threads; a source is never reconciled twice at once, and sources that share
 a remote (and so a bare clone) take turns. The HTTP server (:mod:`.server`) serves
 probes, metrics and webhooks; a webhook makes the sources that use a named image due
-now. :mod:`.report` logs, counts and notifies what each reconcile did.
+now. Sharded (``DaemonSettings.shard``), a daemon reconciles only the sources its shard
+owns (:mod:`.shards`) and forwards each webhook to the other replicas (:mod:`.forward`).
+:mod:`.report` logs, counts and notifies what each reconcile did.
 
 Stopping (``stop`` set, e.g. by SIGTERM): no reconcile starts, no new write starts
 (a reconcile still scanning raises ``Cancelled`` before it writes), a write in
@@ -27,6 +29,7 @@ from typing import Protocol
 
 from automator import metrics
 from automator.daemon.clock import Clock, SystemClock
+from automator.daemon.forward import Forwarder
 from automator.daemon.report import Reporter
 from automator.daemon.schedule import Random, Schedule
 from automator.daemon.server import Server
@@ -95,16 +98,20 @@ class Daemon:
         if len(set(names)) < len(names):
             twice = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"sources: {', '.join(twice)} named twice; give each its own name")
+        mine = [s for s in sources if settings.shard.owns(s.name, s.remote)]
+        self.owned = [s.name for s in mine]  # the sources this replica reconciles
         self._schedule = Schedule(
-            ((s.name, s.remote) for s in sources),
+            ((s.name, s.remote) for s in mine),
             interval=settings.interval,
             jitter=settings.jitter,
             now=self.clock.now(),
             random=random if random is not None else _random.Random(),
             max_failures=settings.unready_after_failures,
         )
-        self.board = StatusBoard(names)  # what ``/`` and ``/status`` show
-        self._workers = max(1, min(settings.workers, len(sources)))
+        self.board = StatusBoard(
+            self.owned
+        )  # what ``/`` and ``/status`` show: this shard's sources
+        self._workers = max(1, min(settings.workers, len(self.owned)))
         self._cond = threading.Condition()
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._cancel = threading.Event()
@@ -146,6 +153,12 @@ class Daemon:
             {n: wall + max(0.0, due - now) for n, due in dues.items()}, running
         )
 
+    def ownership(self) -> str:
+        """What /readyz says of the sources this replica owns: one line."""
+        shard, total = self.settings.shard, len(self.engine.sources)
+        names = ", ".join(self.owned) or "none"
+        return f"shard {shard} owns {len(self.owned)} of {total} sources: {names}\n"
+
     @property
     def running(self) -> list[str]:
         """The sources being reconciled (or handed to a worker) now."""
@@ -167,7 +180,10 @@ class Daemon:
             logger.error("%s; %s", problem, STATE_DIR_HINT)
         secret = self.webhooks.secret if self.webhooks is not None else None
         try:
-            server = Server((host, port), self, self.webhooks, secret, status=self)
+            server = Server(
+                (host, port), self, self.webhooks, secret, status=self, owned=self.ownership(),
+                forwarder=self._forwarder(),
+            )  # fmt: skip
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ConfigError(f"listen {shown}: {exc.strerror}; choose a free address") from exc
@@ -175,6 +191,7 @@ class Daemon:
         self.address = (str(bound_host), int(bound_port))
         server.start()
         metrics.SOURCES_BUSY.set_function(lambda: len(self.busy))
+        metrics.report_shard(str(self.settings.shard), self.owned)
         threads = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
             for i in range(self._workers)
@@ -185,15 +202,23 @@ class Daemon:
         logger.info(
             "listening on %s:%d; %d sources every %s",
             *self.address,
-            len(self.engine.sources),
+            len(self.owned),
             _duration(self.settings.interval),
         )
+        if self.settings.shard.count > 1:
+            logger.info("%s", self.ownership().rstrip())
         if ready is not None:
             ready.set()
         try:
             self._dispatch(stop)
         finally:
             self._stop(server, threads)
+
+    def _forwarder(self) -> Forwarder | None:
+        hooks = self.webhooks
+        if hooks is None or not hooks.peers:
+            return None
+        return Forwarder(hooks.peers, hooks.secret, self.settings.shard)
 
     def _wake_on(self, stop: threading.Event) -> None:
         # ``stop`` is set by a signal handler or a test; waits are on the condition alone

@@ -4,7 +4,8 @@ page ``/`` and its JSON ``/status`` (:mod:`.statuspage`), and webhooks.
 ``POST /webhook/<kind>`` (kinds in :data:`automator.daemon.webhooks.PARSERS`) is
 checked in this order: rate limit per sender address (429), body size (411, 413),
 secret or signature (401, 403), a replay of a delivery already taken (200, nothing
-rescanned), payload (400); then only the repositories it names are rescanned (202).
+rescanned), payload (400); then only the repositories it names are rescanned (202),
+and, when sharded, the delivery is forwarded to the other replicas (:mod:`.forward`).
 Plain ``http.server``: the traffic is a probe and a few webhooks. A webhook answered
 before its body was read is drained (at most ``LINGER_BYTES``, ``LINGER_SECONDS``)
 before the connection closes, so the sender gets the answer and not a reset.
@@ -23,6 +24,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from automator import metrics
+from automator.daemon.forward import FORWARDED, Forwarder
 from automator.daemon.status import SourceStatus, status_document
 from automator.daemon.statuspage import CONTENT_SECURITY_POLICY, render_page
 from automator.daemon.webhooks import (
@@ -85,8 +87,12 @@ class Server(ThreadingHTTPServer):
         secret: Secret | None,
         *,
         status: StatusSource | None = None,
+        owned: str = "",
+        forwarder: Forwarder | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.forwarder = forwarder  # sends each direct delivery on to the other replicas
+        self.owned = owned  # a line on /readyz: the sources this replica owns
         self.target = target
         self.status = status  # None: no status page (404)
         self.webhooks = webhooks
@@ -141,9 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             problems = self.server.target.ready_problems()
             if problems:
-                self._send(HTTPStatus.SERVICE_UNAVAILABLE, "".join(f"{p}\n" for p in problems))
+                text = "".join(f"{p}\n" for p in problems) + self.server.owned
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, text)
             else:
-                self._send(HTTPStatus.OK, "ready\n")
+                self._send(HTTPStatus.OK, "ready\n" + self.server.owned)
         elif path == "/metrics":
             body, content_type = metrics.exposition()
             self._send(HTTPStatus.OK, body, content_type)
@@ -220,7 +227,10 @@ class _Handler(BaseHTTPRequestHandler):
             if auth is Auth.MISSING:
                 return HTTPStatus.UNAUTHORIZED, "send the token or a signature\n"
             return HTTPStatus.FORBIDDEN, "wrong token or signature\n"
-        if not self.server.replays.first_time(kind, body):
+        forwarded = FORWARDED in headers  # from another replica: never forwarded again
+        if forwarded and "x-automator-signature" not in headers:
+            return HTTPStatus.FORBIDDEN, "a forwarded delivery must be signed\n"
+        if not self.server.replays.first_time(kind + ("+forwarded" if forwarded else ""), body):
             logger.warning("%s webhook from %s: a replay; ignored", kind, self.client_address[0])
             return HTTPStatus.OK, "already taken; nothing to do\n"
         try:
@@ -231,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
             logger.warning("%s webhook: %r is not an image reference; ignored", kind, name)
         target = self.server.target
         sources = target.trigger(delivery.images, delivery.tags) if delivery.images else []
+        if self.server.forwarder is not None and not forwarded and delivery.images:
+            self.server.forwarder.forward(kind, body, headers)
         logger.info(
             "%s webhook for %s: rescanning %s",
             kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from automator.daemon.shards import UNSHARDED, Shard
 from automator.secrets import Secret
 
 
@@ -19,6 +20,7 @@ class DaemonSettings:
     workers: int = 4  # sources reconciled at the same time
     shutdown_timeout: float = 25.0  # seconds a stop waits for reconciles in progress
     unready_after_failures: int = 3  # /readyz fails once a source failed this many times in a row
+    shard: Shard = UNSHARDED  # this replica reconciles only the sources this shard owns
 
     def __post_init__(self) -> None:
         if self.unready_after_failures < 1:
@@ -40,3 +42,4 @@ class WebhookSettings:
     max_body_bytes: int = 1_048_576  # larger bodies get 413 without being read
     requests_per_second: float = 10.0  # per sender address, refilled continuously
     burst: int = 100  # per sender address
+    peers: tuple[str, ...] = ()  # the other replicas' base URLs: each delivery is forwarded

@@ -89,16 +89,43 @@ class Snapshot:
                 continue
             yield from self._walk_tree(obj.peel(pygit2.Tree), root)
 
+    @property
+    def tree_id(self) -> str:
+        """The id of the commit's root tree: equal trees hold equal files."""
+        return str(self._object(self.commit_id).peel(pygit2.Tree).id)
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """``(path, blob id)`` of every regular file, unread; symlinks and submodules are
+        recorded in ``skipped`` as ``walk`` records them."""
+        tree = self._object(self.commit_id).peel(pygit2.Tree)
+        for path, oid in self._entries(tree, ""):
+            yield path, str(oid)
+
+    def size(self, blob: str) -> int:
+        """The size of blob ``blob`` (only its header is read)."""
+        try:
+            return int(self.repo.odb.read_header(pygit2.Oid(hex=blob))[1])
+        except (pygit2.GitError, KeyError) as exc:
+            raise self._damaged(blob, exc) from exc
+
+    def blob(self, blob: str) -> bytes:
+        """The bytes of blob ``blob``."""
+        return self._data(pygit2.Oid(hex=blob))
+
     def _walk_tree(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for path, oid in self._entries(tree, prefix):
+            if self._wanted(path, oid):
+                yield path, self._data(oid)
+
+    def _entries(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, pygit2.Oid]]:
         for entry in tree:
             name = entry.name or ""
             path = f"{prefix}/{name}" if prefix else name
             mode = entry.filemode
             if mode == pygit2.enums.FileMode.TREE:
-                yield from self._walk_tree(self._object(entry.id).peel(pygit2.Tree), path)
+                yield from self._entries(self._object(entry.id).peel(pygit2.Tree), path)
             elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
-                if self._wanted(path, entry.id):
-                    yield path, self._data(entry.id)
+                yield path, entry.id
             elif mode == pygit2.enums.FileMode.LINK:
                 self.skipped.append((path, "symbolic link, not followed"))
             else:

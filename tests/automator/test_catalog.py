@@ -147,3 +147,36 @@ def test_labels_are_best_effort_and_read_once_per_image(tags: list[str]) -> None
     assert registry.infos == [f"{API.canonical_name}:{t}" for t in tags]
     ok = [str(API.with_tag(t)) for t in tags if t != "broken"]
     assert sorted(found) == ok
+
+
+class SlowRegistry(FakeRegistry):
+    """Holds each listing until ``release`` is set, so two workers overlap."""
+
+    def __init__(self, table: dict[str, list[str] | RegistryError]) -> None:
+        super().__init__(table)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def list_tags_many(self, images: Iterable[ImageRef]) -> dict[str, list[str] | RegistryError]:
+        answer = super().list_tags_many(images)
+        self.entered.set()
+        assert self.release.wait(30)
+        return answer
+
+
+def test_a_repository_two_workers_need_at_once_is_listed_once() -> None:
+    registry = SlowRegistry({API.canonical_name: ["1.0", "1.1"], WEB.canonical_name: ["2.0"]})
+    catalog = RegistryCatalog(registry, max_age=60.0)
+    first = threading.Thread(target=catalog.prefetch, args=([API],))
+    first.start()
+    assert registry.entered.wait(30)
+    got: list[list[str] | RegistryError] = []
+    second = threading.Thread(target=lambda: got.append(catalog.tags(API)))
+    second.start()
+    registry.release.set()
+    first.join(30)
+    second.join(30)
+    assert got == [["1.0", "1.1"]]
+    assert registry.listed == [API.canonical_name]
+    catalog.prefetch([API, WEB])  # one fresh, one new
+    assert registry.listed == [API.canonical_name, WEB.canonical_name]

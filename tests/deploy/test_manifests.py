@@ -21,6 +21,7 @@ from tests.conftest import need
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "kubernetes"
+SHARDS = ROOT / "deploy" / "kubernetes-shards"  # the StatefulSet variant, an overlay of DEPLOY
 
 
 def render(directory: Path) -> str:
@@ -54,6 +55,18 @@ def test_shipped_manifests_validate_strictly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_statefulset_variant_validates_strictly(tmp_path: Path) -> None:
+    rendered = render(SHARDS)
+    kinds = [
+        line.split(":", 1)[1].strip() for line in rendered.splitlines() if line.startswith("kind:")
+    ]
+    assert sorted(kinds) == [
+        "ConfigMap", "Namespace", "Service", "Service", "ServiceAccount", "StatefulSet"
+    ]  # fmt: skip
+    result = validate(rendered, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_unknown_field_is_caught_offline(tmp_path: Path) -> None:
     broken = copy_deploy(tmp_path)
     text = (broken / "deployment.yaml").read_text()
@@ -74,6 +87,29 @@ def test_real_api_server_accepts_the_shipped_manifests(api_server: ApiServer) ->
     spec = json.loads(got.stdout)["spec"]["template"]["spec"]
     assert spec["securityContext"]["runAsUser"] == 10001
     assert spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_real_api_server_accepts_the_statefulset_variant(
+    api_server: ApiServer, tmp_path: Path
+) -> None:
+    api_server.kubectl("create", "namespace", "shards", check=False)
+    rendered = tmp_path / "shards.yaml"  # its own namespace: the Deployment test uses automator
+    rendered.write_text(render(SHARDS).replace("namespace: automator", "namespace: shards"))
+    applied = api_server.kubectl("apply", "-f", str(rendered), check=False)
+    assert applied.returncode == 0, applied.stderr
+    got = api_server.kubectl("get", "-n", "shards", "statefulset/automator", "-o", "json")
+    spec = json.loads(got.stdout)["spec"]
+    env = {e["name"]: e["value"] for e in spec["template"]["spec"]["containers"][0]["env"]}
+    assert env["AUTOMATOR_REPLICAS"] == str(spec["replicas"])  # the ordinal's range
+    assert spec["serviceName"] == "automator-shards"
+    headless = api_server.kubectl("get", "-n", "shards", "service/automator-shards", "-o", "json")
+    assert json.loads(headless.stdout)["spec"]["clusterIP"] == "None"
+    assert (
+        "{index}" in env["AUTOMATOR_PEER_URL"] and "automator-shards" in env["AUTOMATOR_PEER_URL"]
+    )
+    assert "{index}.automator-shards:" in env["AUTOMATOR_PEER_URL"]  # the headless names
+    missing = api_server.kubectl("get", "-n", "shards", "deployment/automator", check=False)
+    assert missing.returncode != 0  # the variant replaces the Deployment
 
 
 def test_selector_that_misses_its_template_is_refused(

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from automator.daemon import Daemon, DaemonSettings, Reporter, Source, WebhookSettings
+from automator.daemon.shards import UNSHARDED, Shard
 from automator.engine import Outcome
 from automator.errors import GitError, RegistryError
 from automator.model import Plan
@@ -157,6 +158,7 @@ class Running:
         seed: int = 7,
         jitter: float = 0.1,
         busy_aware: bool = True,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self.clock = FakeClock(Watch())
         self.engine = FakeEngine(self.clock, sources, act)
@@ -168,6 +170,7 @@ class Running:
             state_dir=tmp_path / "state",
             workers=workers,
             shutdown_timeout=25.0,
+            shard=shard,
         )
         self.daemon = Daemon(
             self.engine,
