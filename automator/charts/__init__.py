@@ -1,0 +1,6 @@
+"""Helm charts: classic chart repositories (``index.yaml`` over HTTP(S)).
+
+index.py       ``read_index``: the charts of an index, streamed in bounded memory
+repository.py  ``HelmRepositories``: fetch an index (basic auth, CA bundle), cached by
+               ETag / Last-Modified, so an unchanged index costs one 304
+"""
