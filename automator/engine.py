@@ -39,7 +39,7 @@ from automator.manifests import (
 )
 from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
-from automator.plan import Signatures, build_plan
+from automator.plan import Charts, Signatures, build_plan
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -90,6 +90,7 @@ class Adapters:
     signer: Signer | None = None
     forge: Callable[[], Forge] | None = None  # pull-request mode
     signatures: Signatures | None = None  # the gate of verify=cosign policies
+    charts: Charts | None = None  # Helm chart repositories (HelmRelease versions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +172,13 @@ class _Planner:
         catalog: RegistryCatalog,
         selected: FollowUnit | None = None,
         signatures: Signatures | None = None,
+        charts: Charts | None = None,
     ) -> None:
         self.source = source
         self.catalog = catalog
         self.unit = selected
         self.signatures = signatures
+        self.charts = charts
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self._plans: dict[str, Plan] = {}
@@ -194,11 +197,18 @@ class _Planner:
             snapshot, self.source.paths, flux, remote=self.source.remote, rules=self.source.rules
         )
         self.files_parsed += scan.files_parsed
-        self.catalog.prefetch(s.image for s in scan.sites)
-        self.images = frozenset(s.image.canonical_name for s in scan.sites)
+        images = [s.image for s in scan.sites if s.chart is None]  # charts: not in registries
+        self.catalog.prefetch(images)
+        self.images = frozenset(image.canonical_name for image in images)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, skipped=skipped, signatures=self.signatures)
+        return build_plan(
+            scan.sites,
+            self.catalog,
+            skipped=skipped,
+            signatures=self.signatures,
+            charts=self.charts,
+        )
 
 
 class Engine:
@@ -259,7 +269,12 @@ class Engine:
         if source.follow:
             return self._follow(source, dry_run=dry_run, cancel=cancel)
         repo = self.adapters.repo(source)
-        planner = _Planner(source, self.adapters.catalog, signatures=self.adapters.signatures)
+        planner = _Planner(
+            source,
+            self.adapters.catalog,
+            signatures=self.adapters.signatures,
+            charts=self.adapters.charts,
+        )
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
             plan = splice(planner(snapshot), snapshot.read)
@@ -313,7 +328,9 @@ class Engine:
             if push and push in self.adapters.repo(read).remote_branches(push):
                 read, push = replace(read, branch=push), None  # Flux switches to it when it exists
             repo = self.adapters.repo(read)
-            planner = _Planner(read, self.adapters.catalog, unit, self.adapters.signatures)
+            planner = _Planner(
+                read, self.adapters.catalog, unit, self.adapters.signatures, self.adapters.charts
+            )
             if dry_run or self.adapters.write.mode == "dry-run":
                 snapshot = repo.fetch()  # the diff's base: the branch this automation reads
                 plans.append(splice(planner(snapshot), snapshot.read))

@@ -37,6 +37,14 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartSource:
+    """Where a chart version's candidates come from: a classic Helm repository and a chart."""
+
+    repo_url: str  # the HelmRepository's spec.url
+    name: str  # the chart's name in the repository's index.yaml
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -54,6 +62,7 @@ class Site:
     prefix: str = ""  # text before the part in the scalar ("web=" in an Argo kustomize override)
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
+    chart: ChartSource | None = None  # a chart version: ``image`` only names it for messages
 
     @property
     def where(self) -> str:

@@ -1,0 +1,168 @@
+"""Flux HelmRelease chart versions end to end: nginx Helm repositories, a real remote, the CLI.
+
+One repository is public over plain HTTP, the other private over HTTPS (Basic auth, the
+test CA as ca_bundle); both hosts are listed under ``registries:``. One ``run --once``
+moves each governed version in one commit, byte-exactly; the second run is idle and
+reads each index with a 304.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from testing.gitserver import GitDaemon, git, make_bare_repo
+from testing.helmrepo import PASSWORD, USER, Chart, HelmRepoServer, write_index
+from tests.e2e.test_skeleton import automator, commits
+
+SOURCES = """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: public
+  namespace: flux-system
+spec:
+  interval: 10m
+  url: {public}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: private
+  namespace: flux-system
+spec:
+  url: {private}
+  secretRef: {{name: charts-auth}}
+"""
+RELEASES = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: apps
+  annotations:
+    automator.dev/policy.chart: "semver:^1"   # the chart's minors
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: web
+      version: "1.0.0"
+      sourceRef:
+        kind: HelmRepository
+        name: public
+        namespace: flux-system
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: api
+  namespace: apps
+spec:
+  chart:
+    spec:
+      chart: api
+      version: 0.3.1 # automator: semver:~0.3
+      sourceRef: {{kind: HelmRepository, name: private, namespace: flux-system}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: ranged
+  namespace: apps
+spec:
+  chart:
+    spec:
+      chart: web
+      version: ">=1.0.0" # automator: semver:*
+      sourceRef: {{kind: HelmRepository, name: public, namespace: flux-system}}
+"""
+
+
+def test_helm_release_versions_move(
+    tmp_path: Path, helm_repo: HelmRepoServer, git_daemon: GitDaemon
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    public, private = f"public-{suffix}", f"private/charts-{suffix}"
+    web = [Chart("web", v) for v in ("1.0.0", "1.0.1", "1.4.0", "2.0.0")]
+    write_index(helm_repo.root / public, web)
+    api = [Chart("api", v) for v in ("0.3.1", "0.3.2", "0.4.0")]
+    write_index(helm_repo.root / private, api)
+    sources = SOURCES.format(public=helm_repo.url(public), private=helm_repo.tls_url(private))
+    remote = make_bare_repo(
+        git_daemon.base / "charts.git",
+        {"flux/sources.yaml": sources, "apps/releases.yaml": RELEASES.format()},
+    )
+    (tmp_path / "password").write_text(PASSWORD + "\n")
+    config = tmp_path / "automator.yaml"
+    config.write_text(
+        f"""\
+sources:
+  - name: fleet
+    url: {git_daemon.url("charts.git")}
+    branch: main
+    paths: [apps]
+write:
+  mode: push
+  commit:
+    author: "automator <automator@example.test>"
+registries:
+  - host: {helm_repo.host}
+    insecure: true
+  - host: {helm_repo.tls_host}
+    username: {USER}
+    password_file: {tmp_path / "password"}
+    ca_bundle: {helm_repo.ca_file}
+state_dir: {tmp_path / "state"}
+"""
+    )
+    before = commits(remote)
+    first = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert len(commits(remote)) == len(before) + 1
+    expected = (
+        RELEASES.format()
+        .replace('version: "1.0.0"', 'version: "1.4.0"')
+        .replace("version: 0.3.1 #", "version: 0.3.2 #")
+    )
+    assert git("show", "main:apps/releases.yaml", cwd=remote) == expected
+    assert git("show", "main:flux/sources.yaml", cwd=remote) == sources
+    assert "1.0.0 -> 1.4.0 in apps/releases.yaml" in first.stderr
+    assert PASSWORD not in first.stderr + first.stdout
+    assert "HelmRelease apps/ranged: version '>=1.0.0' is a range, which Flux" in first.stderr
+    assert "marker is not on the same line" not in first.stderr
+
+    second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(commits(remote)) == len(before) + 1, "the second run is idle"
+    assert helm_repo.statuses(f"{public}/index.yaml")[-1] == 304
+    assert helm_repo.statuses(f"{private}/index.yaml")[-1] == 304
+
+
+def test_an_unlisted_chart_host_is_never_asked(
+    tmp_path: Path, helm_repo: HelmRepoServer, git_daemon: GitDaemon
+) -> None:
+    public = f"public-{uuid.uuid4().hex[:8]}"
+    write_index(helm_repo.root / public, [Chart("web", "1.0.0"), Chart("web", "1.1.0")])
+    sources = SOURCES.format(public=helm_repo.url(public), private=helm_repo.url("none"))
+    files = {"flux/sources.yaml": sources, "apps/releases.yaml": RELEASES.format()}
+    remote = make_bare_repo(git_daemon.base / "charts.git", files)
+    config = tmp_path / "automator.yaml"
+    config.write_text(
+        f"""\
+sources:
+  - name: fleet
+    url: {git_daemon.url("charts.git")}
+    branch: main
+    paths: [apps]
+write: {{mode: push, commit: {{author: "automator <automator@example.test>"}}}}
+state_dir: {tmp_path / "state"}
+"""
+    )
+    before = commits(remote)
+    result = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert f"Helm repository host {helm_repo.host} is not listed under registries:" in (
+        result.stderr
+    )
+    assert commits(remote) == before
+    assert helm_repo.statuses(f"{public}/index.yaml") == []
