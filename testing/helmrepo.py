@@ -13,6 +13,7 @@ import datetime
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from testing import MissingServer, free_port
 from testing.githttp import write_test_ca
 from testing.process import spawn, stop_group, wait_listening
+from testing.registry import Pusher
 
 USER = "charts"
 PASSWORD = "s3cret-chart-password"
@@ -216,3 +218,31 @@ def write_index(directory: Path, charts: list[Chart], *, base_url: str = "") -> 
     path = directory / "index.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def push_chart(pusher: Pusher, repo: str, chart: Chart, workdir: Path) -> str:
+    """``helm push``: the chart as an OCI artifact with Helm's media types, tagged by version."""
+    archive = package(chart, workdir).read_bytes()
+    config = json.dumps(
+        {"apiVersion": "v2", "name": chart.name, "version": chart.version,
+         "appVersion": chart.app_version, "type": "application"},
+        separators=(",", ":"),
+    ).encode()  # fmt: skip
+    layers = [{"mediaType": HELM_CHART, "digest": pusher.push_blob(repo, archive),
+               "size": len(archive)}]  # fmt: skip
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": HELM_CONFIG, "digest": pusher.push_blob(repo, config),
+                   "size": len(config)},
+        "layers": layers,
+        "annotations": {"org.opencontainers.image.title": chart.name,
+                        "org.opencontainers.image.version": chart.version},
+    }  # fmt: skip
+    body = json.dumps(manifest, separators=(",", ":")).encode()
+    return pusher.push_manifest(repo, chart.version, body, OCI_MANIFEST)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ruamel.yaml.nodes import Node
 
-from automator.errors import ManifestError
+from automator.errors import ManifestError, ReferenceError_
 from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.helmrelease import chart_image, is_exact, release_of
@@ -94,9 +94,13 @@ def policy_sites(
 def _chart(
     found: Found, text: str, document: Node, walked: list[Scalar], flux: FluxObjects
 ) -> set[int]:
-    """A HelmRelease's chart version as a Site (``manifests.helmrelease``); its offset."""
+    """A HelmRelease's or OCIRepository's version as a Site (``manifests.helmrelease``)."""
     release = release_of(document, flux)
-    if release is None or release.version is None:
+    if release is None:
+        return set()
+    if release.version is None:
+        if release.policy and release.problem:  # governed, yet nothing to move: say why
+            found.refuse(document.start_mark.line + 1, release.problem)
         return set()
     scalar = next((s for s in walked if s.node is release.version), None)
     if scalar is None:
@@ -112,16 +116,23 @@ def _chart(
     if not policy or policy == OFF:
         return {scalar.start}
     problem = editable_problem(scalar) or release.problem
-    if not problem and not is_exact(scalar.value):
-        problem = f"HelmRelease {release.name}: version {scalar.value!r} is a range"
+    image = None
+    if not problem and release.exact and not is_exact(scalar.value):
+        problem = f"{release.kind} {release.name}: version {scalar.value!r} is a range"
         problem += ", which Flux resolves itself; left alone"
-    if problem or release.source is None:
-        found.refuse(scalar.line, problem)
+    if not problem and release.image is not None:
+        try:
+            image = release.image.with_tag(scalar.value)
+        except ReferenceError_ as exc:
+            problem = f"{release.kind} {release.name}: {exc}"
+    elif not problem and release.source is not None:
+        image = chart_image(release.source, scalar.value)
+    if problem or image is None:
+        found.refuse(scalar.line, problem or f"{release.workload}: no source to list")
         return {scalar.start}
-    image = chart_image(release.source, scalar.value)
     found.sites[scalar.start] = Site(
         found.path, scalar.line, scalar.start, scalar.end, Part.TAG, scalar.value, image,
-        policy, origin, f"HelmRelease/{release.name}", governed_by=key, chart=release.source,
+        policy, origin, release.workload, governed_by=key, chart=release.source,
     )  # fmt: skip
     return {scalar.start}
 

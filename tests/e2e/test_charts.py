@@ -1,4 +1,5 @@
-"""Flux HelmRelease chart versions end to end: nginx Helm repositories, a real remote, the CLI.
+"""Flux chart versions end to end: nginx Helm repositories, OCI charts in the real registry
+(Helm's media types), a real remote, the CLI.
 
 One repository is public over plain HTTP, the other private over HTTPS (Basic auth, the
 test CA as ca_bundle); both hosts are listed under ``registries:``. One ``run --once``
@@ -12,8 +13,9 @@ import uuid
 from pathlib import Path
 
 from testing.gitserver import GitDaemon, git, make_bare_repo
-from testing.helmrepo import PASSWORD, USER, Chart, HelmRepoServer, write_index
-from tests.e2e.test_skeleton import automator, commits
+from testing.helmrepo import PASSWORD, USER, Chart, HelmRepoServer, push_chart, write_index
+from testing.registry import Pusher, Registry
+from tests.e2e.test_skeleton import automator, commits, write_config
 
 SOURCES = """\
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -166,3 +168,73 @@ state_dir: {tmp_path / "state"}
     )
     assert commits(remote) == before
     assert helm_repo.statuses(f"{public}/index.yaml") == []
+
+
+OCI = """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: oci-charts
+  namespace: flux-system
+spec:
+  type: oci
+  url: oci://{reg}/{charts}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: apps
+spec:
+  chart:
+    spec:
+      chart: web
+      version: 1.0.0 # automator: semver:^1
+      sourceRef: {{kind: HelmRepository, name: oci-charts, namespace: flux-system}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata:
+  name: web-chart
+  namespace: apps
+  annotations:
+    automator.dev/policy: "semver:~1.0"
+spec:
+  url: oci://{reg}/{charts}/web
+  ref:
+    tag: "1.0.0"
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: by-ref
+  namespace: apps
+  annotations:
+    automator.dev/policy: "semver:*"
+spec:
+  chartRef: {{kind: OCIRepository, name: web-chart}}
+"""
+
+
+def test_oci_chart_versions_move(
+    tmp_path: Path, registry: Registry, pusher: Pusher, git_daemon: GitDaemon
+) -> None:
+    charts = f"charts-{uuid.uuid4().hex[:8]}"
+    for version in ("1.0.0", "1.0.3", "1.2.0", "2.0.0"):
+        push_chart(pusher, f"{charts}/web", Chart("web", version), tmp_path / "build")
+    text = OCI.format(reg=registry.host, charts=charts)
+    remote = make_bare_repo(git_daemon.base / "oci.git", {"apps/oci.yaml": text})
+    config = write_config(tmp_path / "automator.yaml", git_daemon.url("oci.git"), registry.host)
+    before = commits(remote)
+    first = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert len(commits(remote)) == len(before) + 1
+    expected = text.replace("version: 1.0.0 #", "version: 1.2.0 #").replace(
+        'tag: "1.0.0"', 'tag: "1.0.3"'
+    )
+    assert git("show", "main:apps/oci.yaml", cwd=remote) == expected
+    assert "HelmRelease apps/by-ref: spec.chartRef names an OCIRepository" in first.stderr
+
+    second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(commits(remote)) == len(before) + 1, "the second run is idle"

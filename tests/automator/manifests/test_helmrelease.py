@@ -84,6 +84,40 @@ RELEASES = "".join(
             "      sourceRef: {kind: HelmRepository, name: nowhere}\n",
         ),
         release(
+            "chartref",
+            "      chart: web\n      version: 1.0.0 # automator: semver:*\n",
+        ).replace(
+            "  chart:\n    spec:\n",
+            "  chartRef: {kind: OCIRepository, name: web}\n  chart:\n    spec:\n",
+        ),
+        """\
+---
+apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata: {name: manifests, namespace: apps}
+spec:
+  url: oci://ghcr.io/acme/manifests
+  ref:
+    tag: "2.1.0"  # automator: semver:^2
+---
+apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata:
+  name: ranged
+  annotations: {automator.dev/policy: "semver:*"}
+spec:
+  url: oci://ghcr.io/acme/manifests
+  ref: {semver: ">=1.0.0", tag: "1.0.0"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata: {name: notoci}
+spec:
+  url: https://example.test/x
+  ref:
+    tag: "1.0.0"  # automator: semver:*
+""",
+        release(
             "flux-marker",
             '      chart: web\n      version: 1.0.0 # {"$imagepolicy": "apps:web:tag"}\n'
             "      sourceRef: {kind: HelmRepository, name: charts, namespace: flux-system}\n",
@@ -114,8 +148,13 @@ def test_governed_versions_are_sites_with_their_repository() -> None:
             "marker",
             ChartSource("https://charts.example.test/local/", "api"),
         ),
+        ("HelmRelease/apps/oci", "1.0.0", "semver:*", "marker", None),
+        ("OCIRepository/apps/manifests", "2.1.0", "semver:^2", "marker", None),
     ]
     assert str(sites[0].image) == "charts.example.test/stable/web:1.2.0"
+    # OCI: the registry client lists these like images' tags
+    assert str(sites[2].image) == "ghcr.io/acme/charts/web:1.0.0"
+    assert str(sites[3].image) == "ghcr.io/acme/manifests:2.1.0"
     assert sites[0].governed_by == "automator.dev/policy.chart"
 
 
@@ -124,9 +163,12 @@ def test_what_is_left_alone_says_why() -> None:
     reasons = [s.reason for s in skipped]
     assert reasons == [
         "HelmRelease apps/ranged: version '1.x' is a range, which Flux resolves itself; left alone",
-        "HelmRelease apps/oci: HelmRepository flux-system/oci is OCI, not read yet",
         "HelmRelease apps/missing: HelmRepository apps/nowhere is not in the repo; add it or fix"
         " spec.chart.spec.sourceRef",
+        "HelmRelease apps/chartref: spec.chartRef names an OCIRepository, whose spec.ref.tag is"
+        " the version; put the policy there",
+        "OCIRepository ranged: spec.ref.semver or .digest decides; Flux resolves it",
+        "OCIRepository notoci: spec.url 'https://example.test/x' is not oci://host/path",
         "$imagepolicy markers name images, not chart versions",
     ]
 
@@ -152,7 +194,7 @@ class NoRegistry:
 
 
 def test_the_plan_moves_chart_versions_by_policy() -> None:
-    sites, _ = scan()
+    sites = [s for s in scan()[0] if s.chart is not None]
     charts = Table({"web": ["1.2.0", "1.3.0", "2.0.0"], "api": ["0.3.1", "0.3.2", "0.4.0"]})
     plan = build_plan(sites, NoRegistry(), charts=charts)  # type: ignore[arg-type]
     assert [(c.old, c.new) for c in plan.changes] == [("1.2.0", "1.3.0"), ("0.3.1", "0.3.2")]
@@ -161,7 +203,7 @@ def test_the_plan_moves_chart_versions_by_policy() -> None:
 
 
 def test_a_chart_repository_error_is_a_skip() -> None:
-    sites, _ = scan()
+    sites = [s for s in scan()[0] if s.chart is not None]
     plan = build_plan(sites, NoRegistry(), charts=Table({}))  # type: ignore[arg-type]
     assert [(s.reason, s.error) for s in plan.skipped] == [
         ("https://charts.example.test/stable: 404 reading index.yaml", True),
