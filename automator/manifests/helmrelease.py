@@ -58,6 +58,13 @@ class Release:
     def workload(self) -> str:
         return f"{self.kind}/{self.name}"
 
+    @property
+    def resolver(self) -> str:
+        """Who resolves a range written in the version."""
+        return {"Application": "Argo CD", "ApplicationSet": "Argo CD"}.get(
+            self.kind, "kustomize" if self.kind == "helmCharts" else "Flux"
+        )
+
 
 def release_of(document: Node, flux: FluxObjects) -> Release | None:
     """The chart of a HelmRelease document, or None when ``document`` is not one."""
@@ -67,7 +74,7 @@ def release_of(document: Node, flux: FluxObjects) -> Release | None:
         return _oci_repository(document)
     if not api.startswith(HELM_GROUP) or kind != "HelmRelease":
         return None
-    namespace, where, policy, key = _identity(document)
+    namespace, where, policy, key = identity(document)
     node = path_get(document, "spec", "chart", "spec", "version")
     version = node if isinstance(node, ScalarNode) else None
     found, problem = _source(document, flux, namespace, where)
@@ -76,7 +83,7 @@ def release_of(document: Node, flux: FluxObjects) -> Release | None:
     return Release(where, version, policy, key, found, problem)
 
 
-def _identity(document: Node) -> tuple[str, str, str, str]:
+def identity(document: Node) -> tuple[str, str, str, str]:
     """namespace, "namespace/name", and the policy and the annotation key that gave it."""
     metadata = mapping_get(document, "metadata")
     namespace = scalar_get(metadata, "namespace") or ""
@@ -90,7 +97,7 @@ def _identity(document: Node) -> tuple[str, str, str, str]:
 
 
 def _oci_repository(document: Node) -> Release:
-    _, where, policy, key = _identity(document)
+    _, where, policy, key = identity(document)
     node = path_get(document, "spec", "ref", "tag")
     tag = node if isinstance(node, ScalarNode) else None
     ref = mapping_get(mapping_get(document, "spec"), "ref")

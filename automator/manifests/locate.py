@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError, ReferenceError_
+from automator.manifests.chartapps import app_targets
 from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
-from automator.manifests.helmrelease import chart_image, is_exact, release_of
+from automator.manifests.helmrelease import Release, chart_image, is_exact, release_of
 from automator.manifests.images import flux_image_for, image_for, part_for
 from automator.manifests.markers import Marker, find_markers
 from automator.manifests.rules import OFF, Rule, Target, first_match
@@ -86,18 +87,21 @@ def policy_sites(
         walked = scalars(path, text, document)
         every.extend(walked)
         _annotated(found, document, walked, rules)
-        taken |= _chart(found, text, document, walked, flux)
+        for release in _releases(path, document, flux):
+            taken |= _chart(found, text, document, walked, release)
     _marked(found, text, every, flux, taken)
     return sorted(found.sites.values(), key=lambda site: site.start), found.skipped
 
 
-def _chart(
-    found: Found, text: str, document: Node, walked: list[Scalar], flux: FluxObjects
-) -> set[int]:
-    """A HelmRelease's or OCIRepository's version as a Site (``manifests.helmrelease``)."""
+def _releases(path: str, document: Node, flux: FluxObjects) -> list[Release]:
     release = release_of(document, flux)
-    if release is None:
-        return set()
+    return [release] if release is not None else app_targets(document, path)
+
+
+def _chart(
+    found: Found, text: str, document: Node, walked: list[Scalar], release: Release
+) -> set[int]:
+    """A chart version (or OCI tag) as a Site (``manifests.helmrelease``, ``chartapps``)."""
     if release.version is None:
         if release.policy and release.problem:  # governed, yet nothing to move: say why
             found.refuse(document.start_mark.line + 1, release.problem)
@@ -119,7 +123,7 @@ def _chart(
     image = None
     if not problem and release.exact and not is_exact(scalar.value):
         problem = f"{release.kind} {release.name}: version {scalar.value!r} is a range"
-        problem += ", which Flux resolves itself; left alone"
+        problem += f", which {release.resolver} resolves itself; left alone"
     if not problem and release.image is not None:
         try:
             image = release.image.with_tag(scalar.value)

@@ -238,3 +238,78 @@ def test_oci_chart_versions_move(
     second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert len(commits(remote)) == len(before) + 1, "the second run is idle"
+
+
+ARGO = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: multi
+  namespace: argocd
+  annotations:
+    automator.dev/policy.chart: "semver:^1"
+spec:
+  project: default
+  sources:
+    - repoURL: {public}
+      chart: web
+      targetRevision: 1.0.0
+    - repoURL: {reg}/{charts}
+      chart: api
+      targetRevision: 0.3.1 # automator: semver:~0.3
+    - repoURL: https://github.com/acme/config.git
+      path: envs/prod
+      targetRevision: main
+  destination: {{server: "https://kubernetes.default.svc", namespace: apps}}
+"""
+KUSTOMIZATION = """\
+resources: []
+helmCharts:
+  - name: web
+    repo: {public}
+    version: 1.0.0  # automator: semver:~1.0
+    releaseName: web
+  - name: api
+    repo: oci://{reg}/{charts}
+    version: "0.3.1"  # automator: semver:*
+"""
+
+
+def test_argo_and_kustomize_chart_versions_move(
+    tmp_path: Path,
+    helm_repo: HelmRepoServer,
+    registry: Registry,
+    pusher: Pusher,
+    git_daemon: GitDaemon,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    public, charts = f"argo-{suffix}", f"charts-{suffix}"
+    write_index(helm_repo.root / public, [Chart("web", v) for v in ("1.0.0", "1.0.2", "1.3.0")])
+    for version in ("0.3.1", "0.3.4", "0.4.0"):
+        push_chart(pusher, f"{charts}/api", Chart("api", version), tmp_path / "build")
+    fill = {"public": helm_repo.url(public), "reg": registry.host, "charts": charts}
+    files = {
+        "apps/app.yaml": ARGO.format(**fill),
+        "apps/kustomization.yaml": KUSTOMIZATION.format(**fill),
+    }
+    remote = make_bare_repo(git_daemon.base / "argo.git", files)
+    config = write_config(tmp_path / "automator.yaml", git_daemon.url("argo.git"), registry.host)
+    config.write_text(
+        config.read_text().replace(
+            "registries:\n", f"registries:\n  - host: {helm_repo.host}\n    insecure: true\n"
+        )
+    )
+    before = commits(remote)
+    first = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert len(commits(remote)) == len(before) + 1, "one commit for both files"
+    app = files["apps/app.yaml"].replace("targetRevision: 1.0.0", "targetRevision: 1.3.0")
+    app = app.replace("targetRevision: 0.3.1 #", "targetRevision: 0.3.4 #")
+    assert git("show", "main:apps/app.yaml", cwd=remote) == app
+    kustomization = files["apps/kustomization.yaml"].replace("version: 1.0.0 ", "version: 1.0.2 ")
+    kustomization = kustomization.replace('version: "0.3.1"', 'version: "0.4.0"')
+    assert git("show", "main:apps/kustomization.yaml", cwd=remote) == kustomization
+
+    second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(commits(remote)) == len(before) + 1, "the second run is idle"
