@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Protocol
 
 import policies
+from automator.charts.lockchanges import lock_changes
 from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.manifests import policy_problem
 from automator.model import Change, ChartSource, Part, Plan, Site, Skip
@@ -85,6 +86,7 @@ def build_plan(
             current.append(site)
         else:
             skips.append(replace(outcome, site=site))
+    changes.extend(lock_changes(changes))  # Chart.lock entries move with their Chart.yaml
     return Plan(
         changes=tuple(changes), skipped=tuple(skips), sites=len(sites), current=tuple(current)
     )

@@ -8,6 +8,9 @@
   (or ``automator.dev/policy``) on the Application.
 * A kustomization's ``helmCharts[]`` entry: ``version`` under a marker; ``repo`` the
   repository, as above.
+* A ``Chart.yaml``'s ``dependencies[]`` entry: ``version`` under a marker;
+  ``repository`` as above (``file://`` and ``@alias`` ones are refused). Its
+  ``Chart.lock``, when there is one, moves with it (``manifests.chartlock``).
 
 A version that is a range (``1.2.*``, ``>=1.0``) is left alone: Argo CD and kustomize
 resolve it themselves.
@@ -35,9 +38,11 @@ def app_targets(document: Node, path: str) -> list[Release]:
     kind = scalar_get(document, "kind")
     if api.startswith(ARGO_GROUP) and kind in ("Application", "ApplicationSet"):
         return _argo(document, kind)
-    name = path.rsplit("/", 1)[-1].lower()
-    if name in _KUSTOMIZATIONS and kind in _KUSTOMIZE_KINDS:
-        return _kustomize(document, path)
+    name = path.rsplit("/", 1)[-1]
+    if name.lower() in _KUSTOMIZATIONS and kind in _KUSTOMIZE_KINDS:
+        return _kustomize(document, path, "helmCharts", "repo")
+    if name == "Chart.yaml":
+        return _kustomize(document, path, "dependencies", "repository")
     return []
 
 
@@ -65,8 +70,9 @@ def _argo(document: Node, kind: str) -> list[Release]:
     return targets
 
 
-def _kustomize(document: Node, path: str) -> list[Release]:
-    entries = mapping_get(document, "helmCharts")
+def _kustomize(document: Node, path: str, field: str, repo_key: str) -> list[Release]:
+    """``helmCharts`` of a kustomization, or ``dependencies`` of a Chart.yaml."""
+    entries = mapping_get(document, field)
     if not isinstance(entries, SequenceNode):
         return []
     targets = []
@@ -75,8 +81,8 @@ def _kustomize(document: Node, path: str) -> list[Release]:
         node = mapping_get(entry, "version")
         if not chart or not isinstance(node, ScalarNode):
             continue
-        repo = scalar_get(entry, "repo") or ""
-        targets.append(_target(f"{path} chart {chart}", "helmCharts", node, "", "", repo, chart))
+        repo = scalar_get(entry, repo_key) or ""
+        targets.append(_target(f"{path} chart {chart}", field, node, "", "", repo, chart))
     return targets
 
 

@@ -61,9 +61,9 @@ class Release:
     @property
     def resolver(self) -> str:
         """Who resolves a range written in the version."""
-        return {"Application": "Argo CD", "ApplicationSet": "Argo CD"}.get(
-            self.kind, "kustomize" if self.kind == "helmCharts" else "Flux"
-        )
+        tools = {"Application": "Argo CD", "ApplicationSet": "Argo CD"}
+        tools |= {"helmCharts": "kustomize", "dependencies": "helm dependency update"}
+        return tools.get(self.kind, "Flux")
 
 
 def release_of(document: Node, flux: FluxObjects) -> Release | None:

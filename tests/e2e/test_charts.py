@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from automator.charts.lock import lock_digest
 from testing.gitserver import GitDaemon, git, make_bare_repo
 from testing.helmrepo import PASSWORD, USER, Chart, HelmRepoServer, push_chart, write_index
 from testing.registry import Pusher, Registry
@@ -309,6 +310,68 @@ def test_argo_and_kustomize_chart_versions_move(
     kustomization = files["apps/kustomization.yaml"].replace("version: 1.0.0 ", "version: 1.0.2 ")
     kustomization = kustomization.replace('version: "0.3.1"', 'version: "0.4.0"')
     assert git("show", "main:apps/kustomization.yaml", cwd=remote) == kustomization
+
+    second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(commits(remote)) == len(before) + 1, "the second run is idle"
+
+
+UMBRELLA = """\
+apiVersion: v2
+name: umbrella
+version: 1.0.0
+dependencies:
+  - name: web
+    version: "1.0.0"  # automator: semver:^1
+    repository: {public}
+    condition: web.enabled
+  - name: pinned
+    version: 2.0.0
+    repository: {public}
+"""
+LOCKFILE = """\
+dependencies:
+- name: web
+  repository: {public}
+  version: 1.0.0
+- name: pinned
+  repository: {public}
+  version: 2.0.0
+digest: {digest}
+generated: "2024-01-02T03:04:05.000000Z"
+"""
+
+
+def test_chart_yaml_dependency_and_its_lock_move_together(
+    tmp_path: Path, helm_repo: HelmRepoServer, git_daemon: GitDaemon
+) -> None:
+    public = f"deps-{uuid.uuid4().hex[:8]}"
+    write_index(helm_repo.root / public, [Chart("web", v) for v in ("1.0.0", "1.1.0", "2.0.0")])
+    url = helm_repo.url(public)
+    web = {"name": "web", "version": "1.0.0", "repository": url}
+    pinned = {"name": "pinned", "version": "2.0.0", "repository": url}
+    digest = lock_digest([{**web, "condition": "web.enabled"}, pinned], [web, pinned])
+    files = {
+        "charts/umbrella/Chart.yaml": UMBRELLA.format(public=url),
+        "charts/umbrella/Chart.lock": LOCKFILE.format(public=url, digest=digest),
+    }
+    remote = make_bare_repo(git_daemon.base / "deps.git", files)
+    config = write_config(tmp_path / "automator.yaml", git_daemon.url("deps.git"), helm_repo.host)
+    config.write_text(config.read_text().replace("paths: [apps]", "paths: [charts]"))
+    before = commits(remote)
+    first = automator("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert len(commits(remote)) == len(before) + 1
+    chart = files["charts/umbrella/Chart.yaml"].replace('version: "1.0.0"', 'version: "1.1.0"')
+    assert git("show", "main:charts/umbrella/Chart.yaml", cwd=remote) == chart
+    moved = {**web, "version": "1.1.0"}
+    new_digest = lock_digest([{**moved, "condition": "web.enabled"}, pinned], [moved, pinned])
+    lock = (
+        files["charts/umbrella/Chart.lock"]
+        .replace("  version: 1.0.0", "  version: 1.1.0")
+        .replace(digest, new_digest)
+    )
+    assert git("show", "main:charts/umbrella/Chart.lock", cwd=remote) == lock
 
     second = automator("run", "--once", "--config", str(config), cwd=tmp_path)
     assert second.returncode == 0, second.stderr
