@@ -38,4 +38,5 @@ def chart_catalog(config: Config, state_dir: Path | None = None) -> ChartCatalog
 
     cache_dir = state_dir / "helm-index" if state_dir is not None else None
     http = HttpClient(count=count_as("charts"))
-    return ChartCatalog(HelmRepositories(http, access, cache_dir=cache_dir))
+    repositories = HelmRepositories(http, access, cache_dir=cache_dir)
+    return ChartCatalog(repositories, allowed=lambda host: host in entries)
