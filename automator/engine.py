@@ -40,7 +40,7 @@ from automator.manifests import (
 from automator.manifests.cache import ScanCache, scan_tree
 from automator.manifests.rules import Rule
 from automator.model import Plan, Skip
-from automator.plan import Signatures, build_plan
+from automator.plan import Charts, Signatures, build_plan
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -92,6 +92,7 @@ class Adapters:
     forge: Callable[[], Forge] | None = None  # pull-request mode
     signatures: Signatures | None = None  # the gate of verify=cosign policies
     scan_cache: ScanCache | None = None  # Sites by blob id across reconciles (the daemon)
+    charts: Charts | None = None  # Helm chart repositories (HelmRelease versions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +182,14 @@ class _Planner:
         selected: FollowUnit | None = None,
         signatures: Signatures | None = None,
         cache: ScanCache | None = None,
+        charts: Charts | None = None,
     ) -> None:
         self.source = source
         self.catalog = catalog
         self.unit = selected
         self.signatures = signatures
         self.cache = cache
+        self.charts = charts
         self.images: frozenset[str] = frozenset()
         self.files_parsed = 0
         self.snapshot: Snapshot | None = None  # the last one planned: the commit scanned
@@ -212,11 +215,18 @@ class _Planner:
             cache=self.cache,
         )
         self.files_parsed += scan.files_parsed
-        self.catalog.prefetch(s.image for s in scan.sites)
-        self.images = frozenset(s.image.canonical_name for s in scan.sites)
+        images = [s.image for s in scan.sites if s.chart is None]  # charts: not in registries
+        self.catalog.prefetch(images)
+        self.images = frozenset(image.canonical_name for image in images)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, skipped=skipped, signatures=self.signatures)
+        return build_plan(
+            scan.sites,
+            self.catalog,
+            skipped=skipped,
+            signatures=self.signatures,
+            charts=self.charts,
+        )
 
 
 class Engine:
@@ -282,6 +292,7 @@ class Engine:
             self.adapters.catalog,
             signatures=self.adapters.signatures,
             cache=self.adapters.scan_cache,
+            charts=self.adapters.charts,
         )
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
@@ -337,7 +348,13 @@ class Engine:
             if push and push in self.adapters.repo(read).remote_branches(push):
                 read, push = replace(read, branch=push), None  # Flux switches to it when it exists
             repo = self.adapters.repo(read)
-            planner = _Planner(read, self.adapters.catalog, unit, self.adapters.signatures)
+            planner = _Planner(
+                read,
+                self.adapters.catalog,
+                unit,
+                self.adapters.signatures,
+                charts=self.adapters.charts,
+            )
             if dry_run or self.adapters.write.mode == "dry-run":
                 snapshot = repo.fetch()  # the diff's base: the branch this automation reads
                 plans.append(splice(planner(snapshot), snapshot.read))

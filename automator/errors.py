@@ -5,6 +5,7 @@
     ├── ReferenceError_       an image reference fails the distribution grammar
     ├── RegistryError         a registry refused, failed or answered nonsense
     │   └── IncompleteListing a tag listing was cut short (caps, broken paging)
+    ├── ChartError            a Helm repository refused, failed or served a bad index.yaml
     ├── ManifestError         a YAML file cannot be scanned
     ├── EditError             an edit cannot be made byte-exactly
     ├── GitError              fetch, commit or push failed
@@ -60,6 +61,10 @@ class IncompleteListing(RegistryError):
     def covers(self, prefix: str) -> bool:
         """Whether every tag that starts with ``prefix`` was read (so it sorts before the cut)."""
         return bool(prefix) and self.through is not None and self.through[: len(prefix)] > prefix
+
+
+class ChartError(AutomatorError):
+    """A Helm chart repository request failed, or its index was refused."""
 
 
 class ManifestError(AutomatorError):

@@ -37,6 +37,31 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartSource:
+    """Where a chart version's candidates come from: a classic Helm repository and a chart."""
+
+    repo_url: str  # the HelmRepository's spec.url
+    name: str  # the chart's name in the repository's index.yaml
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    """A Chart.yaml dependency's place in the ``Chart.lock`` beside it.
+
+    ``requested`` and ``locked`` are JSON lists of every dependency of both files (what
+    Helm hashes); ``version`` and ``digest`` are the lock's scalars to rewrite.
+    """
+
+    file: str  # the Chart.lock
+    requested: str
+    locked: str
+    index: int  # this dependency in ``requested``
+    lock_index: int  # and in ``locked``
+    version: Site
+    digest: Site
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -54,6 +79,8 @@ class Site:
     prefix: str = ""  # text before the part in the scalar ("web=" in an Argo kustomize override)
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
+    chart: ChartSource | None = None  # a chart version: ``image`` only names it for messages
+    lock: LockEntry | None = None  # a Chart.yaml dependency: its Chart.lock moves with it
 
     @property
     def where(self) -> str:

@@ -14,9 +14,10 @@ from dataclasses import replace
 from typing import Protocol
 
 import policies
+from automator.charts.lockchanges import lock_changes
 from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.manifests import policy_problem
-from automator.model import Change, Part, Plan, Site, Skip
+from automator.model import Change, ChartSource, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 from policies.prefix import literal_prefix
 
@@ -55,12 +56,20 @@ class Signatures(Protocol):
         Raises AutomatorError when the registry could not be read to decide."""
 
 
+class Charts(Protocol):
+    """The versions Helm chart repositories list (``automator.charts.ChartCatalog``)."""
+
+    def candidates(self, source: ChartSource) -> Sequence[policies.Candidate] | AutomatorError:
+        """Every version of ``source``'s chart, or the error that kept it from being read."""
+
+
 def build_plan(
     sites: Sequence[Site],
     catalog: Catalog,
     *,
     skipped: Sequence[Skip] = (),
     signatures: Signatures | None = None,
+    charts: Charts | None = None,
 ) -> Plan:
     """Decide a Change for every Site whose policy picks another tag.
 
@@ -70,13 +79,14 @@ def build_plan(
     current: list[Site] = []
     skips = list(skipped)
     for site in sites:
-        outcome = decide(site, catalog, signatures)
+        outcome = decide_chart(site, charts) if site.chart else decide(site, catalog, signatures)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is None:
             current.append(site)
         else:
             skips.append(replace(outcome, site=site))
+    changes.extend(lock_changes(changes))  # Chart.lock entries move with their Chart.yaml
     return Plan(
         changes=tuple(changes), skipped=tuple(skips), sites=len(sites), current=tuple(current)
     )
@@ -144,6 +154,30 @@ def decide(
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
+
+
+def decide_chart(site: Site, charts: Charts | None) -> Change | Skip | None:
+    """What ``site``'s policy picks among its chart's versions (a HelmRelease version)."""
+    assert site.chart is not None
+    try:
+        policy = policies.parse_policy(site.policy)
+    except policies.PolicyError as exc:
+        return Skip(site.where, policy_problem(site.policy, exc), True)
+    if policy.kind == "digest" or policy.pin_digest or policy.verify or policy.platform:
+        why = "digest:, pin-digest, verify= and platform= are for images, not chart versions"
+        return Skip(site.where, f"{site.image.name}: {why}", True)
+    found = charts.candidates(site.chart) if charts is not None else None
+    if found is None:
+        return Skip(site.where, f"{site.image.name}: chart repositories are not read here", True)
+    if isinstance(found, AutomatorError):
+        return Skip(site.where, str(found), True)
+    decision = policies.select_tag(policy, found, site.value)
+    if decision.tag is None:
+        return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
+    if decision.tag == site.value:
+        return None
+    image = replace(site.image, tag=decision.tag)
+    return Change(site, site.value, decision.tag, image, decision.reason)
 
 
 def _current_time_unknown(

@@ -4,7 +4,8 @@ Argo reads a strategy and the ``allow-tags`` match kind case-insensitively
 (``strings.ToLower``); so do we. Two deliberate differences, both a refusal where
 Argo would quietly carry on: an unknown strategy is a ``PolicyError`` (Argo logs a
 warning and uses semver), and an ``allow-tags`` value that is neither ``any`` nor
-``regexp:<re>`` is a ``PolicyError`` (Argo matches no tag at all).
+``regexp:<re>`` is a ``PolicyError`` (Argo matches no tag at all). A semver strategy
+carries ``variants=off``: Argo orders tags as Masterminds does, and so do we for it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def from_argo(
     if kind == "digest" and not constraint:
         raise PolicyError("update-strategy digest needs the tag to follow: image:<tag>")
     text = f"{kind}:{quote(constraint)}" if kind in ("semver", "digest") and constraint else kind
+    if kind == "semver":
+        text += ";variants=off"  # Argo reads -alpine as a Masterminds prerelease; so do we here
     if allow_tags is not None and allow_tags.strip().lower() not in ("", "any"):
         text += ";filter=" + quote(_allow_regex(allow_tags))
     text += "".join(";ignore=" + quote(glob) for glob in ignore_tags)

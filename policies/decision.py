@@ -17,6 +17,7 @@ CODES: Final = (
     "too-young",
     "out-of-range",
     "prerelease",
+    "other-variant",
     "not-a-version",
     "not-a-number",
     "no-build-time",

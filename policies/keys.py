@@ -15,6 +15,7 @@ from typing import Final
 from policies.decision import Refusal, refusal
 from policies.policy import Policy
 from policies.semver import VersionKey, loose_key, try_version
+from policies.variants import Variant, read_variant
 
 _FLOAT: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
@@ -23,7 +24,10 @@ Key = object  # a version key tuple, a str, a float: one type per ordering
 Keyer = Callable[[str, str, datetime | None], "tuple[Key, bool] | Refusal"]
 
 
-def keyer(policy: Policy) -> Keyer:
+def keyer(policy: Policy, family: Variant | None = None) -> Keyer:
+    """The key function of ``policy``'s ordering; with ``family``, only that variant's tags."""
+    if family is not None:
+        return _variant_keyer(policy, family)
     if policy.order == "semver":
         return _semver_keyer(policy)
     if policy.order == "numerical":
@@ -63,6 +67,50 @@ def _semver_keyer(policy: Policy) -> Keyer:
         if admits(keyed[0]):
             return keyed
         if keyed[0][3] == 0 and not pre_ok:
+            return refusal(tag, "prerelease", value, prerelease)
+        return refusal(tag, "out-of-range", value, outside)
+
+    return key
+
+
+def _variant_keyer(policy: Policy, current: Variant) -> Keyer:
+    cs = policy.constraints
+    assert cs is not None, "a semver-ordered policy always carries a range"
+    pre_ok = cs.include_prerelease or any(cs.group_has_prerelease)
+    where = f"the range {cs.text!r}" if policy.kind == "semver" else "the policy"
+    family, admits = current.family, cs.admits
+    mine = current.describe()
+
+    def not_a_version(value: str) -> str:
+        return f"{value!r} is not a version (nor a variant such as 1.2-alpine)"
+
+    def other(value: str) -> str:
+        found = read_variant(value)
+        assert found is not None
+        return f"variant {found.describe()}; the current tag is {mine} (variants=off mixes them)"
+
+    def prerelease(value: str) -> str:
+        hint = "add ;prerelease or a prerelease to the range (e.g. >=1.0.0-0)"
+        return f"prerelease {value} excluded by {where}; {hint}"
+
+    def outside(value: str) -> str:
+        found = read_variant(value)
+        assert found is not None
+        numbers = ".".join(map(str, found.numbers))
+        version = try_version(f"{numbers}-{found.prerelease}" if found.prerelease else numbers)
+        assert version is not None
+        return f"outside {where}: {cs.validate(version)[1][0]}"
+
+    def key(value: str, tag: str, created: datetime | None) -> tuple[Key, bool] | Refusal:
+        found = read_variant(value)
+        if found is None:
+            return refusal(tag, "not-a-version", value, not_a_version)
+        if found.family != family:
+            return refusal(tag, "other-variant", value, other)
+        version = found.version_key
+        if admits(version):
+            return found.key, found.metadata
+        if version[3] == 0 and not pre_ok:
             return refusal(tag, "prerelease", value, prerelease)
         return refusal(tag, "out-of-range", value, outside)
 

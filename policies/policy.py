@@ -16,7 +16,7 @@ ImageRepository ``exclusionList``), ``prerelease``, ``strict``, ``min-age=<durat
 ``pin-digest``, ``reflect-digest=never|if-not-present|always`` (Flux's
 ``digestReflectionPolicy``; ``always`` is ``pin-digest``), ``platform=<os>/<arch>[/<variant>]``,
 ``allow-downgrade``, ``order=<ordering>``, ``verify=cosign`` (adopt a tag only when the
-caller's verifier accepts its digest).
+caller's verifier accepts its digest), ``variants=on|off``.
 
 Flux v1 (``flux_v1=True``): a tag spelled ``latest`` (any case) is never picked unless the
 pattern is exactly ``latest`` (fluxd's ``matchWithLatest``), and under a build-time ordering
@@ -26,6 +26,10 @@ Version parsing (a decision): tags are read loosely, like Argo and Flux v1 (Mast
 ``NewVersion``: ``v1.2``, ``1.2``, ``2023.01.05`` count). ``strict`` switches to Flux v2's
 reading (one ``v`` stripped, then strict SemVer 2.0); policies derived from a Flux
 ImagePolicy should carry it so that both tools pick the same tag.
+
+Variants (``policies.variants``): on by default for ``semver:`` (``variants=off`` turns
+them off; ``variants=on`` turns them on for ``regex:``/``glob:`` with semver ordering),
+off under ``strict`` and Flux v1, whose tools read ``-alpine`` as a prerelease.
 
 Prereleases: with semver ordering (``semver:``, or ``regex:``/``glob:`` with the default
 order) a prerelease tag counts only when the range mentions a prerelease (Masterminds'
@@ -79,11 +83,13 @@ VALUED: Final = frozenset(
         "order",
         "reflect-digest",
         "verify",
+        "variants",
     }
 )
 REPEATABLE: Final = frozenset({"ignore", "exclude"})
 REFLECT: Final = ("never", "if-not-present", "always")
 VERIFIERS: Final = ("cosign",)
+SWITCH: Final = ("on", "off")
 _DURATION: Final = re.compile(r"(?:[0-9]+[smhdw])+")
 _DURATION_PART: Final = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -116,6 +122,7 @@ class Policy:
     reflect_digest: str | None = None  # never | if-not-present | always; None: pin_digest says
     fluxd: bool = False  # Flux v1 rules: no ``latest`` unless asked; unknown current build time
     verify: str | None = None  # "cosign": every winner must pass the caller's verifier
+    variants: bool = False  # keep the current tag's suffix family and precision (variants.py)
 
 
 def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
@@ -160,6 +167,7 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
     if kind == "digest":
         fields["pin_digest"] = True
     fields["fluxd"] = flux_v1
+    fields["variants"] = _variants(text, kind, order, options, strict="strict" in flags or flux_v1)
     if order == "semver" and kind != "semver":
         fields["constraints"] = parse_constraint("*", include_prerelease="prerelease" in flags)
     fields["needs_created"] = order == "newest-build" or "min_age" in fields
@@ -258,6 +266,21 @@ def _filter_fields(
     fields["ignore"] = ignores
     fields["ignore_patterns"] = tuple(glob_to_regex(g) for g in ignores)
     return fields
+
+
+def _variants(
+    text: str, kind: str, order: str, options: dict[str, list[Part]], *, strict: bool
+) -> bool:
+    """On by default for ``semver:``; off for Flux (``strict``, Flux v1) and on request."""
+    if "variants" not in options:
+        return kind == "semver" and not strict
+    part = options["variants"][0]
+    wanted = _one_of(text, part, SWITCH) == "on"
+    if wanted and (order != "semver" or strict):
+        raise policy_error(
+            text, part.name_at, "variants=on only with semver ordering and without strict"
+        )
+    return wanted
 
 
 def _one_of(text: str, part: Part, allowed: tuple[str, ...]) -> str:

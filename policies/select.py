@@ -4,12 +4,14 @@ Each candidate goes through the same steps, and the first that refuses it names 
 valid OCI tag (at most 128 characters) -> not a cosign artefact (``*.sig``, ``*.att``,
 ``*.sbom``, the referrers fallback tag ``sha256-<hex>``) -> the ``regex:``/``glob:``
 selection -> ``filter=`` (and ``extract=``) -> ``ignore=`` globs -> a key under the
-policy's ordering (a version, a number, a build time) -> the semver range ->
+policy's ordering (a version, a number, a build time; under ``semver:`` only the current
+tag's variant, ``policies.variants``) -> the semver range ->
 ``min-age`` -> not below the current tag -> with ``verify=``, the caller's verifier
 (``verify``), asked of the best candidates in order.
 
 The ``verify=`` gate and its bounds are described in ``policies.verify``; its hooks stay
-here, beside the steps they follow, which puts this module a little over 300 lines.
+here, beside the steps they follow, as does the current tag's variant; so this module is
+over 300 lines.
 
 Never a downgrade: a candidate whose key orders below the current tag's key (same
 filter, extraction and ordering) is refused unless ``allow-downgrade``. When the
@@ -49,6 +51,7 @@ from policies.filters import (
 from policies.keys import Key, keyer, utc
 from policies.policy import Policy
 from policies.semver import parse_flux, parse_version
+from policies.variants import Variant, read_variant, variant_note
 from policies.verify import Ranked, gate
 
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -106,7 +109,8 @@ def _select(
     verify: Verify | None,
 ) -> Decision:
     admit = _admitter(policy, clock)
-    key_of = keyer(policy)
+    family = _family(policy, current)
+    key_of = keyer(policy, family)
     needs_created = policy.needs_created
     now = now or datetime.now(UTC)
     fluxd_builds = policy.fluxd and policy.order == "newest-build"
@@ -140,7 +144,15 @@ def _select(
         reason += "the tags with filter=/extract="
         refused = tuple(filter(None, places))
         return Decision(None, reason, refused, current, len(listed), failed=True)
-    return _decide(policy, ranked, places, current, listed, verify)
+    return _decide(policy, ranked, places, current, listed, verify, family)
+
+
+def _family(policy: Policy, current: str | None) -> Variant | None:
+    """The current tag's variant, when the policy keeps variants and the tag reads as one."""
+    if not policy.variants or current is None or tag_problem(current) is not None:
+        return None
+    value = extracted(policy, current)
+    return None if value is None else read_variant(value)
 
 
 def _merge(candidates: Iterable[Candidate | str]) -> dict[str, Known]:
@@ -263,7 +275,11 @@ def _too_young(policy: Policy, tag: str, created: datetime | None, now: datetime
     return refusal(tag, "too-young", f"built {age} ago, younger than min-age {policy.min_age}")
 
 
-def _current_key(policy: Policy, current: str | None, listed: dict[str, Known]) -> Key | None:
+def _current_key(
+    policy: Policy, current: str | None, listed: dict[str, Known], family: Variant | None
+) -> Key | None:
+    if family is not None:
+        return family.key
     if current is None or tag_problem(current) is not None:
         return None
     value = extracted(policy, current)
@@ -285,10 +301,11 @@ def _decide(
     current: str | None,
     listed: dict[str, Known],
     verify: Verify | None = None,
+    family: Variant | None = None,
 ) -> Decision:
     considered = len(listed)
     desc = policy.descending
-    cur = None if policy.allow_downgrade else _current_key(policy, current, listed)
+    cur = None if policy.allow_downgrade else _current_key(policy, current, listed, family)
     if cur is not None:
         below = f"orders below the current tag {current}"
         keep: list[Ranked] = []
@@ -305,6 +322,7 @@ def _decide(
         why = f"no tag qualifies under {policy.text!r}"
         if cur is not None and eligible:
             why = f"nothing orders at or above the current tag {current} under {policy.text!r}"
+        why += variant_note(family, current, places)
         summary = Decision(None, "", refused).summary() or "no tags listed"
         return Decision(None, f"{why} ({summary})", refused, current, considered, eligible)
     win, verified, gated = gate(policy, ranked, places, current, verify)
@@ -317,6 +335,7 @@ def _decide(
         return Decision(None, reason, refused, current, considered, eligible)
     word = _BEST.get((policy.order, desc), "best")
     reason = f"{word} of {len(ranked)} eligible under {policy.text!r}"
+    reason += variant_note(family, current, places)
     if win[1] == current:
         reason = f"already newest: {reason}"
     elif cur is None and current is not None and not policy.allow_downgrade:

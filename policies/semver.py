@@ -53,6 +53,9 @@ def _pre_key(prerelease: str) -> tuple[PreKey, ...]:
     return tuple(parts)
 
 
+pre_key = _pre_key  # the prerelease order key, for policies.variants
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Version:
     """A parsed version; ``original`` is the text it was read from."""

@@ -10,6 +10,7 @@ import pytest
 
 from testing import MissingServer
 from testing.gitserver import GitDaemon
+from testing.helmrepo import HelmRepoServer
 from testing.registry import Pusher, Registry
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -45,6 +46,18 @@ def git_daemon(tmp_path: Path) -> Iterator[GitDaemon]:
     base.mkdir()
     try:
         server = GitDaemon(base)
+    except MissingServer as exc:
+        need(exc)
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def helm_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelmRepoServer]:
+    """nginx serving a directory of Helm chart repositories (``root``), shared by the session."""
+    base = tmp_path_factory.mktemp("helmrepo")
+    try:
+        server = HelmRepoServer(base / "run", base / "root")
     except MissingServer as exc:
         need(exc)
     with server:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from automator.adapters.charts import chart_catalog
 from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
@@ -91,6 +92,7 @@ def engine(
             signer=signer(config),
             forge=forge_factory(config),
             signatures=signature_gate(config, _store(client, config)),
+            charts=chart_catalog(config, state_dir),
             scan_cache=scan_cache,
         )
     )

@@ -14,7 +14,8 @@ losing them costs time only:
 
 Correctness first, so some scans bypass the per-file map: a scan given Flux objects by
 its caller (sources that follow ImageUpdateAutomations), and one under whose paths a
-file names ``argoproj.io/`` (an Argo Application's Sites depend on other files); they
+file names ``argoproj.io/`` (an Argo Application's Sites depend on other files), or holds a
+``Chart.lock`` (a Chart.yaml dependency's Site carries its lock entry); they
 are scanned as without a cache. Files that hold Flux objects are parsed at every cycle
 that misses the whole-scan map. One ordering differs from an uncached scan: the Skip of
 a Flux object file that cannot be parsed comes in file order, not before the others.
@@ -162,7 +163,8 @@ def scan_tree(
 
     listed = _list(tree, cache, max_bytes, blob)
     inside = [f for f in listed if _under(f[0], roots)]
-    if any(facts.flags & _ARGO for _, _, facts in inside):
+    # an Argo Application's Sites, and a Chart.yaml's (its Chart.lock), depend on other files
+    if any(facts.flags & _ARGO or path.endswith("Chart.lock") for path, _, facts in inside):
         del tree.skipped[before:]
         return uncached()
     if roots:

@@ -68,6 +68,7 @@ class FluxObjects:
     repositories: dict[Key, FluxObject] = field(default_factory=dict)
     automations: dict[Key, FluxObject] = field(default_factory=dict)
     sources: dict[Key, FluxObject] = field(default_factory=dict)  # GitRepository objects
+    helm_repositories: dict[Key, FluxObject] = field(default_factory=dict)
     selected: frozenset[Key] | None = None  # ImagePolicies an automation selects; None: all
 
     def selects(self, key: Key) -> bool:
@@ -78,7 +79,7 @@ class FluxObjects:
         """Remember ``document`` if it is one of the Flux image kinds or a GitRepository."""
         api = scalar_get(document, "apiVersion") or ""
         kind = scalar_get(document, "kind")
-        source = api.startswith(SOURCE_GROUP) and kind == "GitRepository"
+        source = api.startswith(SOURCE_GROUP) and kind in ("GitRepository", "HelmRepository")
         if not source and (not api.startswith(API_GROUP) or kind not in KINDS):
             return
         metadata = mapping_get(document, "metadata")
@@ -93,6 +94,7 @@ class FluxObjects:
         )
         table = {
             "GitRepository": self.sources,
+            "HelmRepository": self.helm_repositories,
             "ImagePolicy": self.policies,
             "ImageRepository": self.repositories,
             "ImageUpdateAutomation": self.automations,

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from ruamel.yaml.nodes import Node
 
-from automator.errors import ManifestError
+from automator.errors import ManifestError, ReferenceError_
+from automator.manifests.chartapps import app_targets
 from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
+from automator.manifests.helmrelease import Release, chart_image, is_exact, release_of
 from automator.manifests.images import flux_image_for, image_for, part_for
 from automator.manifests.markers import Marker, find_markers
 from automator.manifests.rules import OFF, Rule, Target, first_match
@@ -80,12 +82,63 @@ def policy_sites(
     """Sites that a policy governs: annotated (or ruled) containers and marked scalars."""
     found = Found(path)
     every: list[Scalar] = []
+    taken: set[int] = set()  # chart versions: markers there name no image
     for document in documents:
         walked = scalars(path, text, document)
         every.extend(walked)
         _annotated(found, document, walked, rules)
-    _marked(found, text, every, flux)
+        for release in _releases(path, document, flux):
+            taken |= _chart(found, text, document, walked, release)
+    _marked(found, text, every, flux, taken)
     return sorted(found.sites.values(), key=lambda site: site.start), found.skipped
+
+
+def _releases(path: str, document: Node, flux: FluxObjects) -> list[Release]:
+    release = release_of(document, flux)
+    return [release] if release is not None else app_targets(document, path)
+
+
+def _chart(
+    found: Found, text: str, document: Node, walked: list[Scalar], release: Release
+) -> set[int]:
+    """A chart version (or OCI tag) as a Site (``manifests.helmrelease``, ``chartapps``)."""
+    if release.version is None:
+        if release.policy and release.problem:  # governed, yet nothing to move: say why
+            found.refuse(document.start_mark.line + 1, release.problem)
+        return set()
+    scalar = next((s for s in walked if s.node is release.version), None)
+    if scalar is None:
+        return set()
+    policy, origin, key = release.policy, "annotation", release.governed_by
+    for marker in find_markers(text):
+        if marker.line == scalar.line and marker.hash_at >= scalar.end:
+            if marker.kind != "automator":
+                found.refuse(scalar.line, "$imagepolicy markers name images, not chart versions")
+                return {scalar.start}
+            policy, origin, key = marker.body, "marker", ""
+    policy = policy.strip()
+    if not policy or policy == OFF:
+        return {scalar.start}
+    problem = editable_problem(scalar) or release.problem
+    image = None
+    if not problem and release.exact and not is_exact(scalar.value):
+        problem = f"{release.kind} {release.name}: version {scalar.value!r} is a range"
+        problem += f", which {release.resolver} resolves itself; left alone"
+    if not problem and release.image is not None:
+        try:
+            image = release.image.with_tag(scalar.value)
+        except ReferenceError_ as exc:
+            problem = f"{release.kind} {release.name}: {exc}"
+    elif not problem and release.source is not None:
+        image = chart_image(release.source, scalar.value)
+    if problem or image is None:
+        found.refuse(scalar.line, problem or f"{release.workload}: no source to list")
+        return {scalar.start}
+    found.sites[scalar.start] = Site(
+        found.path, scalar.line, scalar.start, scalar.end, Part.TAG, scalar.value, image,
+        policy, origin, release.workload, governed_by=key, chart=release.source,
+    )  # fmt: skip
+    return {scalar.start}
 
 
 def image_scalars(path: str, text: str, documents: list[Node]) -> list[Site]:
@@ -166,7 +219,13 @@ def _ruled(
     return replace(container, policy=rule.policy, origin="rule", key=f"rule {rule.name}")
 
 
-def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects | None) -> None:
+def _marked(
+    found: Found,
+    text: str,
+    every: Iterable[Scalar],
+    flux: FluxObjects | None,
+    taken: set[int] | None = None,
+) -> None:
     markers = find_markers(text)
     if not markers:
         return
@@ -184,7 +243,9 @@ def _marked(found: Found, text: str, every: Iterable[Scalar], flux: FluxObjects 
                 fix="put it at the end of the line that holds the image",
             )  # fmt: skip
             continue
-        _mark(found, marker, max(before, key=lambda scalar: scalar.end), flux)
+        target = max(before, key=lambda scalar: scalar.end)
+        if taken is None or target.start not in taken:
+            _mark(found, marker, target, flux)
 
 
 def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None) -> None:

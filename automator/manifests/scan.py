@@ -18,6 +18,7 @@ from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError
 from automator.manifests.argo import ArgoObjects
+from automator.manifests.chartlock import Read, attach_lock
 from automator.manifests.document import compose, decode, template_key
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.locate import image_scalars, policy_sites
@@ -157,9 +158,24 @@ def scan_files(
     found, refused = argo.sites(read or seen.get, repo_url, listed)
     sites.extend(found)
     skipped.extend(refused)
+    sites = _with_locks(sites, skipped, read or seen.get)
     files_scanned = scanned
     logger.debug("scanned %d files: %d sites, %d skipped", files_scanned, len(sites), len(skipped))
     return ScanResult(tuple(sites), tuple(skipped), files_scanned, parses)
+
+
+def _with_locks(sites: list[Site], skipped: list[Skip], read: Read) -> list[Site]:
+    """Chart.yaml dependencies with their Chart.lock (``manifests.chartlock``)."""
+    out = []
+    for site in sites:
+        if site.workload.startswith("dependencies/"):
+            try:
+                site = attach_lock(site, read)
+            except ManifestError as exc:
+                skipped.append(Skip(site.where, str(exc), site=site))
+                continue
+        out.append(site)
+    return out
 
 
 def find_image_scalars(path: str, data: bytes) -> list[Site]:

@@ -1,0 +1,40 @@
+"""The ``Chart.lock`` edits that go with Chart.yaml dependency changes.
+
+For each lock, the new versions of its changed dependencies are put into both lists
+Helm hashes, the digest is recomputed (``charts.lock``), and one Change per lock entry
+and one for the digest are added to the plan, so ``helm dependency build`` accepts the
+result. The lock's ``generated`` time is left as it was (Helm does not check it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from automator.charts.lock import lock_digest
+from automator.model import Change
+
+
+def lock_changes(changes: Sequence[Change]) -> list[Change]:
+    """The Chart.lock Changes that keep each lock in step with ``changes``."""
+    by_lock: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.site.lock is not None:
+            by_lock.setdefault(change.site.lock.file, []).append(change)
+    out: list[Change] = []
+    for mine in by_lock.values():
+        first = mine[0].site.lock
+        assert first is not None
+        requested, locked = json.loads(first.requested), json.loads(first.locked)
+        for change in mine:
+            entry = change.site.lock
+            assert entry is not None
+            requested[entry.index]["version"] = change.new
+            locked[entry.lock_index]["version"] = change.new
+            out.append(
+                Change(entry.version, entry.version.value, change.new, change.image, change.reason)
+            )
+        digest = lock_digest(requested, locked)
+        reason = "Chart.lock digest, as helm dependency update computes it"
+        out.append(Change(first.digest, first.digest.value, digest, mine[0].image, reason))
+    return out
