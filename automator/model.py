@@ -37,6 +37,15 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A person's decision that keeps a Site (or some of its versions) where it is."""
+
+    reason: str  # in the person's words
+    by: str  # where it was decided: an annotation key, "marker", "rule <name>", a PR, a commit
+    kind: str = "hold"  # hold | declined | rollback
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -54,6 +63,7 @@ class Site:
     prefix: str = ""  # text before the part in the scalar ("web=" in an Argo kustomize override)
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
+    hold: Hold | None = None  # held where it is: no change is planned
 
     @property
     def where(self) -> str:
@@ -88,6 +98,7 @@ class Skip:
     error: bool = False  # True when a person must act (unreachable registry, bad policy)
     site: Site | None = None  # the Site left alone, when the skip is about one
     fix: str = ""  # set for a slip in the config repo, which ``check`` refuses: what to do
+    hold: Hold | None = None  # the decision that left the Site alone, when a person made one
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Protocol
 import policies
 from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.manifests import policy_problem
-from automator.model import Change, Part, Plan, Site, Skip
+from automator.model import Change, Hold, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 from policies.prefix import literal_prefix
 
@@ -88,7 +88,9 @@ def decide(
     """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
 
     A ``verify=`` policy adopts only what ``signatures`` passes, and pins (when it pins)
-    the very digest whose signature was checked."""
+    the very digest whose signature was checked. A held Site is left alone, unasked."""
+    if site.hold is not None:
+        return held(site, site.hold)
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
@@ -144,6 +146,13 @@ def decide(
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason)
+
+
+def held(site: Site, hold: Hold) -> Skip:
+    """The Skip of a Site a person holds, naming the hold and where it was set."""
+    at = site.image.tag or site.image.digest or site.value
+    return Skip(site.where, f"{site.image.name}: held at {at} by {hold.by}: {hold.reason}",
+                hold=hold)  # fmt: skip
 
 
 def _current_time_unknown(

@@ -35,6 +35,7 @@ def rules(config: Config) -> tuple[Rule, ...]:
             kinds=tuple(entry.kinds),
             namespaces=tuple(entry.namespaces),
             containers=tuple(entry.containers),
+            hold=(entry.hold or "").strip(),
         )
         for index, entry in enumerate(config.rules)
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
 
 from automator.forges.base import PullRequest
-from automator.model import Change, Plan, Skip
+from automator.model import Change, Hold, Plan, Skip
 
 CLOSED = "<!-- automator:closed -->"
 UNDONE = "<!-- automator:undone -->"
@@ -90,7 +90,8 @@ def without_declined(
             f"{version} declined: pull request #{by.number} ({by.url}) was closed unmerged;"
             f" reopen it, or delete branch {branch}, to propose it again"
         )
-        skipped.append(Skip(change.site.where, reason, site=change.site))
+        hold = Hold("closed unmerged", by.url, "declined")
+        skipped.append(Skip(change.site.where, reason, site=change.site, hold=hold))
     if not skipped:
         return plan
     return replace(plan, changes=tuple(changes), skipped=(*plan.skipped, *skipped))
