@@ -38,8 +38,9 @@ from automator.manifests import (
     scan_files,
 )
 from automator.manifests.rules import Rule
-from automator.model import Plan, Skip
+from automator.model import Plan, Site, Skip
 from automator.plan import Signatures, build_plan
+from automator.rollbacks import rollback_holds
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -67,6 +68,7 @@ class SourceSettings:
     paths: tuple[str, ...] = (".",)
     rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
     follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
+    author_email: str = ""  # automator's commits: a person's rollback of one holds the Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,15 @@ def flux_objects(snapshot: Snapshot) -> FluxObjects:
     return found
 
 
+def _held_back(
+    snapshot: Snapshot, sites: Sequence[Site], source: SourceSettings
+) -> tuple[Site, ...]:
+    """``sites``, each a person rolled back from automator's version held there."""
+    if not source.author_email or source.follow:
+        return tuple(sites)
+    return rollback_holds(snapshot, sites, author_email=source.author_email, rules=source.rules)
+
+
 class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
@@ -198,7 +209,8 @@ class _Planner:
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        return build_plan(scan.sites, self.catalog, skipped=skipped, signatures=self.signatures)
+        sites = _held_back(snapshot, scan.sites, self.source)
+        return build_plan(sites, self.catalog, skipped=skipped, signatures=self.signatures)
 
 
 class Engine:
@@ -229,7 +241,8 @@ class Engine:
             return self._scan_followed(source, snapshot)
         scan = scan_source(snapshot, source.paths, remote=source.remote, rules=source.rules)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
-        return replace(scan, skipped=(*skipped, *scan.skipped))
+        sites = _held_back(snapshot, scan.sites, source)
+        return replace(scan, sites=sites, skipped=(*skipped, *scan.skipped))
 
     def _scan_followed(self, source: SourceSettings, snapshot: Snapshot) -> ScanResult:
         """``check`` of a source that follows automations: each one's path and policies."""

@@ -56,13 +56,15 @@ def render_pr(
     group: str,
     labels_from_oci: Mapping[str, Mapping[str, str]] | None = None,
     declined: Sequence[Declined] = (),
+    held: Sequence[str] = (),
 ) -> tuple[str, str]:
     """(title, body) of the pull request for one group of changes.
 
     ``labels_from_oci`` maps an image, by its new reference (``ghcr.io/acme/api:1.4.3``)
     or its repository name, to the OCI labels of its config; they give the links.
     ``declined`` are the group's pull requests a person closed unmerged: named, so the
-    conversation picks up where it stopped.
+    conversation picks up where it stopped. ``held`` are lines on the group's Sites a
+    rollback holds, each naming the commit that caused it.
     """
     rows = _rows(changes)
     lines = [marker(group), proposed_marker(changes), "", _summary(rows, changes), ""]
@@ -84,6 +86,8 @@ def render_pr(
             if found:
                 lines.append(f"- {_code(row.image)} {_code(row.new)}: {', '.join(found)}")
     lines += _declined(declined)
+    if held:
+        lines += ["", "### Held back", "", *(f"- {_code(line)}" for line in held)]
     return _title(rows), _capped(lines)
 
 

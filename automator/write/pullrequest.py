@@ -23,12 +23,18 @@ from collections.abc import Callable, Iterable, Mapping
 from automator.errors import AutomatorError, Cancelled
 from automator.forges import Forge, PullRequest, branch_name, group_key, render_pr, sync_pr
 from automator.forges.declined import Declined, declined_by, undone_body, without_declined
-from automator.forges.grouping import BRANCH_PREFIX
+from automator.forges.grouping import BRANCH_PREFIX, site_group_key
 from automator.git import NewCommit, Signer, Snapshot
 from automator.model import Change, Plan
 from automator.reference import ImageRef
 from automator.write.protocols import Replan, Repository
-from automator.write.settings import CommitSettings, GroupResult, PullRequestSettings, Written
+from automator.write.settings import (
+    CommitSettings,
+    GroupResult,
+    PullRequestSettings,
+    Written,
+    held_lines,
+)
 from automator.write.splice import splice
 
 logger = logging.getLogger(__name__)
@@ -111,6 +117,7 @@ class PullRequestWriter:
     def _group(self, key: str, replan: Replan, declined: tuple[Declined, ...]) -> GroupResult:
         branch = branch_name(key)
         last: list[Change] = []
+        held: list[str] = []
 
         def mine(change: Change) -> bool:
             return group_key(change, self.pulls.group) == key
@@ -118,6 +125,7 @@ class PullRequestWriter:
         def render(snapshot: Snapshot) -> NewCommit | None:
             plan = splice(replan(snapshot), snapshot.read, only=mine)
             last[:] = plan.changes
+            held[:] = held_lines(plan, lambda s: site_group_key(s, self.pulls.group) == key)
             return self.commit.new_commit(plan)
 
         written = self.repo.write(
@@ -131,7 +139,9 @@ class PullRequestWriter:
         content = None
         if last:
             labels = self.oci_labels(c.image for c in last) if self.oci_labels else {}
-            content = render_pr(last, group=key, labels_from_oci=dict(labels), declined=declined)
+            content = render_pr(
+                last, group=key, labels_from_oci=dict(labels), declined=declined, held=held
+            )
         pr, outcome = sync_pr(
             self.forge,
             head=branch,
