@@ -367,7 +367,8 @@ def explain(
 
     IMAGE names the repository and, optionally, the tag running now. With --config,
     the Sites of IMAGE in the config repos that a person holds are listed too, each
-    with its reason and where the hold was set.
+    with its reason and where the hold was set, and each promote-from Site with its
+    chain: where its tag runs, since which commit and date, and when the soak ends.
 
     \b
     Examples:
@@ -424,10 +425,15 @@ def _held_sites(config: Config, ref: ImageRef) -> list[str]:
     lines = []
     for source in engine.sources:
         for site in engine.scan(source.name).sites:
-            if site.hold is not None and site.image.canonical_name == ref.canonical_name:
+            if site.image.canonical_name != ref.canonical_name:
+                continue
+            if site.hold is not None:
                 hold = site.hold
                 lines.append(f"held: {source.name} {site.where} at {site.image}"
                              f" by {hold.by}: {hold.reason}")  # fmt: skip
+            if (promo := site.promotion) is not None:
+                chain = promo.problem or promo.chain()
+                lines.append(f"promotion: {source.name} {site.where}: {chain}")
     return lines
 
 

@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
@@ -40,6 +41,7 @@ from automator.manifests import (
 from automator.manifests.rules import Rule
 from automator.model import Plan, Site, Skip
 from automator.plan import Signatures, build_plan
+from automator.promotion import promotions
 from automator.rollbacks import rollback_holds
 from automator.write import (
     CommitSettings,
@@ -164,13 +166,15 @@ def flux_objects(snapshot: Snapshot) -> FluxObjects:
     return found
 
 
-def _held_back(
-    snapshot: Snapshot, sites: Sequence[Site], source: SourceSettings
-) -> tuple[Site, ...]:
-    """``sites``, each a person rolled back from automator's version held there."""
-    if not source.author_email or source.follow:
+def _decided(snapshot: Snapshot, sites: Sequence[Site], source: SourceSettings) -> tuple[Site, ...]:
+    """``sites`` with what people decided in the history: rollbacks held, promotions timed."""
+    if source.follow:
         return tuple(sites)
-    return rollback_holds(snapshot, sites, author_email=source.author_email, rules=source.rules)
+    if source.author_email:
+        sites = rollback_holds(
+            snapshot, sites, author_email=source.author_email, rules=source.rules
+        )
+    return promotions(snapshot, sites, now=datetime.now(UTC), rules=source.rules)
 
 
 class _Planner:
@@ -209,7 +213,7 @@ class _Planner:
         self.images = frozenset(s.image.canonical_name for s in scan.sites)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
-        sites = _held_back(snapshot, scan.sites, self.source)
+        sites = _decided(snapshot, scan.sites, self.source)
         return build_plan(sites, self.catalog, skipped=skipped, signatures=self.signatures)
 
 
@@ -241,7 +245,7 @@ class Engine:
             return self._scan_followed(source, snapshot)
         scan = scan_source(snapshot, source.paths, remote=source.remote, rules=source.rules)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
-        sites = _held_back(snapshot, scan.sites, source)
+        sites = _decided(snapshot, scan.sites, source)
         return replace(scan, sites=sites, skipped=(*skipped, *scan.skipped))
 
     def _scan_followed(self, source: SourceSettings, snapshot: Snapshot) -> ScanResult:

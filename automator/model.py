@@ -46,6 +46,27 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class Promotion:
+    """Where a ``promote-from`` Site takes its tag from, and since when that tag runs there."""
+
+    source: str  # "file:line" of the Site promoted from
+    tag: str | None = None  # the tag it runs
+    commit: str = ""  # the commit that gave it that tag
+    since: str = ""  # that commit's date, ISO 8601 UTC
+    until: str = ""  # when the soak ends
+    ready: bool = False  # the soak is over
+    problem: str = ""  # why nothing can be promoted (no such Site, ...); a person must act
+
+    def chain(self) -> str:
+        """``clusters/staging/api.yaml:12 got 1.5.0 in commit abc on <date>; soak ends <date>``."""
+        ends = "ended" if self.ready else "ends"
+        return (
+            f"{self.source} got {self.tag} in commit {self.commit[:12]} on {self.since};"
+            f" soak {ends} {self.until}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -64,6 +85,7 @@ class Site:
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
     hold: Hold | None = None  # held where it is: no change is planned
+    promotion: Promotion | None = None  # promote-from: the tag and soak of the Site it follows
 
     @property
     def where(self) -> str:

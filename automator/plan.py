@@ -95,6 +95,11 @@ def decide(
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
         return Skip(site.where, policy_problem(site.policy, exc), True)
+    promo = site.promotion
+    if promo is not None and (promo.problem or not promo.ready):
+        if promo.problem:
+            return Skip(site.where, f"{site.image.name}: promote-from {promo.problem}", True)
+        return Skip(site.where, f"{site.image.name}: {promo.tag} in soak: {promo.chain()}")
     current, wanted = site.image.tag, policies.admitter(policy)
     found = catalog.candidates(
         site.image,
@@ -115,6 +120,8 @@ def decide(
         )
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
+    if promo is not None:  # only the promoted tag, if the Site's own policy admits it
+        found = [c for c in found if c.tag == promo.tag]
     if _current_time_unknown(policy, found, current, wanted):
         return Skip(
             site.where,
@@ -129,8 +136,9 @@ def decide(
         decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
     except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
+    chain = f"; promoted: {promo.chain()}" if promo is not None else ""
     if decision.tag is None:
-        return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
+        return Skip(site.where, f"{site.image.name}: {decision.reason}{chain}", decision.failed)
     verified = decision.digest if gate is not None else None
     digest = _digest(site, policy, decision.tag, catalog, verified)
     if isinstance(digest, Skip):
@@ -145,7 +153,7 @@ def decide(
     new = _flux_value(site, image) if flux else site.prefix + _new_value(site, image)
     if new == site.value:
         return None
-    return Change(site, site.value, new, image, decision.reason)
+    return Change(site, site.value, new, image, decision.reason + chain)
 
 
 def held(site: Site, hold: Hold) -> Skip:

@@ -22,17 +22,15 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from automator.fields import Key, Versions, field_history, field_keys
 from automator.git import Snapshot
-from automator.git.history import FileVersion, file_history
+from automator.git.history import FileVersion
 from automator.git.message import is_automator_commit
-from automator.manifests import scan_files
 from automator.manifests.rules import Rule
 from automator.model import Hold, Site
 from policies.semver import try_version
 
 logger = logging.getLogger(__name__)
-
-Key = tuple[str, str, str, str, int]
 
 
 def rollback_holds(
@@ -43,21 +41,15 @@ def rollback_holds(
     def ours(version: FileVersion) -> bool:
         return version.author_email == author_email and is_automator_commit(version.message)
 
-    def rescan(path: str, data: bytes) -> Sequence[Site]:
-        return scan_files([(path, data)], rules=rules).sites
-
-    keys = _keys(sites)
-    histories: dict[str, list[tuple[FileVersion, dict[Key, str | None]]]] = {}
+    keys = field_keys(sites)
+    histories: dict[str, Versions] = {}
     out = []
     for site in sites:
         if site.hold is not None or site.origin == "imagepolicy" or site.image.tag is None:
             out.append(site)
             continue
         if site.file not in histories:
-            histories[site.file] = [
-                (v, _values(rescan(site.file, v.data)) if v.data is not None else {})
-                for v in file_history(snapshot, site.file)
-            ]
+            histories[site.file] = field_history(snapshot, site.file, rules)
         hold = _rollback(keys[id(site)], site.image.tag, histories[site.file], ours)
         out.append(replace(site, hold=hold) if hold is not None else site)
     return tuple(out)
@@ -66,7 +58,7 @@ def rollback_holds(
 def _rollback(
     key: Key,
     now: str,
-    history: list[tuple[FileVersion, dict[Key, str | None]]],
+    history: Versions,
     ours: Callable[[FileVersion], bool],
 ) -> Hold | None:
     values = [found.get(key) for _, found in history]
@@ -95,18 +87,3 @@ def _rollback(
 def _older(a: str, b: str) -> bool:
     va, vb = try_version(a), try_version(b)
     return va is not None and vb is not None and va < vb
-
-
-def _keys(sites: Sequence[Site]) -> dict[int, Key]:
-    counts: dict[tuple[str, ...], int] = {}
-    keys = {}
-    for site in sites:
-        base = (site.file, site.workload, site.container, site.part.value, site.image.name)
-        keys[id(site)] = (*base[1:], counts.get(base, 0))
-        counts[base] = counts.get(base, 0) + 1
-    return keys
-
-
-def _values(sites: Sequence[Site]) -> dict[Key, str | None]:
-    keys = _keys(sites)
-    return {keys[id(site)]: site.image.tag for site in sites}

@@ -20,6 +20,9 @@ def check_report(result: ScanResult) -> list[str]:
         line = f"{site.where}  {site.image}  {site.policy}  ({origin})"
         if site.hold is not None:
             line += f"  HELD by {site.hold.by}: {site.hold.reason}"
+        if site.promotion is not None:
+            promo = site.promotion
+            line += f"  PROMOTION {promo.problem or promo.chain()}"
         rows.append((site.file, site.line, line))
     for skip in result.skipped:
         rows.append((*_file_line(skip.where), f"{skip.where}  SKIPPED  {skip.reason}"))
