@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from automator.fields import Key, Versions, field_history, field_keys
 from automator.git import Snapshot
-from automator.git.history import FileVersion
+from automator.git.history import FileVersion, files_written_by
 from automator.git.message import is_automator_commit
 from automator.manifests.rules import Rule
 from automator.model import Hold, Site
@@ -43,9 +43,15 @@ def rollback_holds(
 
     keys = field_keys(sites)
     histories: dict[str, Versions] = {}
+    written = files_written_by(snapshot, author_email)  # only these can have been rolled back
     out = []
     for site in sites:
-        if site.hold is not None or site.origin == "imagepolicy" or site.image.tag is None:
+        if (
+            site.file not in written
+            or site.hold is not None
+            or site.origin == "imagepolicy"
+            or site.image.tag is None
+        ):
             out.append(site)
             continue
         if site.file not in histories:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import pygit2
 
+from automator.git.message import TRAILER
 from automator.git.snapshot import Snapshot
 
 MAX_VERSIONS = 50
 MAX_WALK = 2000
+_ORDER = pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,7 @@ def file_history(
     commit that has the file changed it).
     """
     repo = snapshot.repo
-    walker = repo.walk(
-        snapshot.commit_id, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
-    )
+    walker = repo.walk(snapshot.commit_id, _ORDER)
     found: list[FileVersion] = []
     for seen, commit in enumerate(walker):
         if seen >= max_walk or len(found) >= limit:
@@ -61,6 +61,22 @@ def file_history(
             )
         )
     return found
+
+
+def files_written_by(snapshot: Snapshot, email: str, *, max_walk: int = MAX_WALK) -> frozenset[str]:
+    """The files that the ``Automator-Update`` trailers of commits authored by ``email`` name,
+    among the newest ``max_walk`` commits: one walk, so only those files' histories are read."""
+    found: set[str] = set()
+    walker = snapshot.repo.walk(snapshot.commit_id, _ORDER)
+    for seen, commit in enumerate(walker):
+        if seen >= max_walk:
+            break
+        if commit.author.email != email:
+            continue
+        for line in commit.message.splitlines():
+            if line.startswith(f"{TRAILER}: "):
+                found.add(line[len(TRAILER) + 2 :].rsplit(" ", 1)[0])
+    return frozenset(found)
 
 
 def _blob(commit: pygit2.Commit, path: str) -> pygit2.Oid | None:
