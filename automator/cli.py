@@ -35,7 +35,7 @@ from automator.errors import AutomatorError, ConfigError
 from automator.logs import setup_logging
 from automator.manifests import ScanResult, check_errors, check_report
 from automator.model import Skip
-from automator.reference import parse_reference
+from automator.reference import ImageRef, parse_reference
 from automator.registry.hosts import RegistryHosts
 from automator.write import unified_diff
 
@@ -376,7 +376,10 @@ def explain(
 ) -> None:
     """List IMAGE's tags and show which one POLICY picks, and why each other lost.
 
-    IMAGE names the repository and, optionally, the tag running now:
+    IMAGE names the repository and, optionally, the tag running now. With --config,
+    the Sites of IMAGE in the config repos that a person holds are listed too, each
+    with its reason and where the hold was set, and each promote-from Site with its
+    chain: where its tag runs, since which commit and date, and when the soak ends.
 
     \b
     Examples:
@@ -420,8 +423,29 @@ def explain(
     width = min(max((len(tag) for tag, _ in rows), default=3), 40)
     for tag, verdict in rows:
         click.echo(f"  {tag:<{width}}  {verdict}")
+    if config_path is not None:
+        for line in _held_sites(config, ref):
+            click.echo(line)
     if decision.tag is None:
         raise SystemExit(1)
+
+
+def _held_sites(config: Config, ref: ImageRef) -> list[str]:
+    """``explain``: the holds on the Sites of ``ref``'s repository in the config repos."""
+    engine = adapters.scanner(config, Path(config.state_dir))
+    lines = []
+    for source in engine.sources:
+        for site in engine.scan(source.name).sites:
+            if site.image.canonical_name != ref.canonical_name:
+                continue
+            if site.hold is not None:
+                hold = site.hold
+                lines.append(f"held: {source.name} {site.where} at {site.image}"
+                             f" by {hold.by}: {hold.reason}")  # fmt: skip
+            if (promo := site.promotion) is not None:
+                chain = promo.problem or promo.chain()
+                lines.append(f"promotion: {source.name} {site.where}: {chain}")
+    return lines
 
 
 @cli.command()

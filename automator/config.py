@@ -366,14 +366,32 @@ class Rule(_Model):
     """Container name globs, e.g. ``[api, "*-sidecar"]``."""
     policy: str
     """The policy, as in an annotation (``semver:^1``), or ``off`` to leave what matches alone
-    (an exception written before a broader rule)."""
+    (an exception written before a broader rule). Required unless ``hold`` is set."""
+    hold: str | None = None
+    """Hold every container this rule matches at the tag it runs, with this reason (shown in
+    check, plan and run), whatever governs it; without a policy the rule governs nothing."""
     options: dict[str, str | bool | int] = Field(default_factory=dict)
     """Policy options appended after ``;``: ``{min-age: 24h, pin-digest: true}``; ``true``
     writes the bare option name, ``false`` leaves it out."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hold_alone(cls, data: Any) -> Any:
+        """A rule that only holds needs no policy."""
+        if isinstance(data, dict) and "policy" not in data and data.get("hold") is not None:
+            return {**data, "policy": ""}
+        return data
+
     @model_validator(mode="after")
     def _policy_parses(self) -> Rule:
         import policies
+
+        if self.hold is not None and not self.hold.strip():
+            raise ValueError("hold is empty; write the reason, such as 'change freeze until 12-10'")
+        if not self.policy.strip() and self.hold is not None:
+            if self.options:
+                raise ValueError("a rule without a policy takes no options; remove them")
+            return self
 
         if self.policy.strip() == "off":
             if self.options:

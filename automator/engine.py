@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
@@ -39,8 +40,10 @@ from automator.manifests import (
 )
 from automator.manifests.cache import ScanCache, scan_tree
 from automator.manifests.rules import Rule
-from automator.model import Plan, Skip
+from automator.model import Plan, Site, Skip
 from automator.plan import Charts, Signatures, build_plan
+from automator.promotion import promotions
+from automator.rollbacks import rollback_holds
 from automator.write import (
     CommitSettings,
     GroupResult,
@@ -68,6 +71,7 @@ class SourceSettings:
     paths: tuple[str, ...] = (".",)
     rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
     follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
+    author_email: str = ""  # automator's commits: a person's rollback of one holds the Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,17 @@ def flux_objects(snapshot: Snapshot) -> FluxObjects:
     return found
 
 
+def _decided(snapshot: Snapshot, sites: Sequence[Site], source: SourceSettings) -> tuple[Site, ...]:
+    """``sites`` with what people decided in the history: rollbacks held, promotions timed."""
+    if source.follow:
+        return tuple(sites)
+    if source.author_email:
+        sites = rollback_holds(
+            snapshot, sites, author_email=source.author_email, rules=source.rules
+        )
+    return promotions(snapshot, sites, now=datetime.now(UTC), rules=source.rules)
+
+
 class _Planner:
     """Scan, resolve and plan one snapshot; memoised by commit for one reconcile."""
 
@@ -220,8 +235,9 @@ class _Planner:
         self.images = frozenset(image.canonical_name for image in images)
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
+        sites = _decided(snapshot, scan.sites, self.source)
         return build_plan(
-            scan.sites,
+            sites,
             self.catalog,
             skipped=skipped,
             signatures=self.signatures,
@@ -257,7 +273,8 @@ class Engine:
             return self._scan_followed(source, snapshot)
         scan = scan_source(snapshot, source.paths, remote=source.remote, rules=source.rules)
         skipped = tuple(Skip(path, reason) for path, reason in snapshot.skipped)
-        return replace(scan, skipped=(*skipped, *scan.skipped))
+        sites = _decided(snapshot, scan.sites, source)
+        return replace(scan, sites=sites, skipped=(*skipped, *scan.skipped))
 
     def _scan_followed(self, source: SourceSettings, snapshot: Snapshot) -> ScanResult:
         """``check`` of a source that follows automations: each one's path and policies."""

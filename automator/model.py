@@ -62,6 +62,36 @@ class LockEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A person's decision that keeps a Site (or some of its versions) where it is."""
+
+    reason: str  # in the person's words
+    by: str  # where it was decided: an annotation key, "marker", "rule <name>", a PR, a commit
+    kind: str = "hold"  # hold | declined | rollback
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Where a ``promote-from`` Site takes its tag from, and since when that tag runs there."""
+
+    source: str  # "file:line" of the Site promoted from
+    tag: str | None = None  # the tag it runs
+    commit: str = ""  # the commit that gave it that tag
+    since: str = ""  # that commit's date, ISO 8601 UTC
+    until: str = ""  # when the soak ends
+    ready: bool = False  # the soak is over
+    problem: str = ""  # why nothing can be promoted (no such Site, ...); a person must act
+
+    def chain(self) -> str:
+        """``clusters/staging/api.yaml:12 got 1.5.0 in commit abc on <date>; soak ends <date>``."""
+        ends = "ended" if self.ready else "ends"
+        return (
+            f"{self.source} got {self.tag} in commit {self.commit[:12]} on {self.since};"
+            f" soak {ends} {self.until}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One scalar in one file that holds an image (or part of one) under a policy."""
 
@@ -81,6 +111,8 @@ class Site:
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
     chart: ChartSource | None = None  # a chart version: ``image`` only names it for messages
     lock: LockEntry | None = None  # a Chart.yaml dependency: its Chart.lock moves with it
+    hold: Hold | None = None  # held where it is: no change is planned
+    promotion: Promotion | None = None  # promote-from: the tag and soak of the Site it follows
 
     @property
     def where(self) -> str:
@@ -115,6 +147,7 @@ class Skip:
     error: bool = False  # True when a person must act (unreachable registry, bad policy)
     site: Site | None = None  # the Site left alone, when the skip is about one
     fix: str = ""  # set for a slip in the config repo, which ``check`` refuses: what to do
+    hold: Hold | None = None  # the decision that left the Site alone, when a person made one
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import policies
 from automator.charts.lockchanges import lock_changes
 from automator.errors import AutomatorError, IncompleteListing, ReferenceError_
 from automator.manifests import policy_problem
-from automator.model import Change, ChartSource, Part, Plan, Site, Skip
+from automator.model import Change, ChartSource, Hold, Part, Plan, Site, Skip
 from automator.reference import ImageRef
 from policies.prefix import literal_prefix
 
@@ -79,7 +79,12 @@ def build_plan(
     current: list[Site] = []
     skips = list(skipped)
     for site in sites:
-        outcome = decide_chart(site, charts) if site.chart else decide(site, catalog, signatures)
+        if site.hold is not None:  # a person's decision comes first, for charts too
+            outcome: Change | Skip | None = held(site, site.hold)
+        elif site.chart:
+            outcome = decide_chart(site, charts)
+        else:
+            outcome = decide(site, catalog, signatures)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is None:
@@ -98,11 +103,18 @@ def decide(
     """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
 
     A ``verify=`` policy adopts only what ``signatures`` passes, and pins (when it pins)
-    the very digest whose signature was checked."""
+    the very digest whose signature was checked. A held Site is left alone, unasked."""
+    if site.hold is not None:
+        return held(site, site.hold)
     try:
         policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
     except policies.PolicyError as exc:
         return Skip(site.where, policy_problem(site.policy, exc), True)
+    promo = site.promotion
+    if promo is not None and (promo.problem or not promo.ready):
+        if promo.problem:
+            return Skip(site.where, f"{site.image.name}: promote-from {promo.problem}", True)
+        return Skip(site.where, f"{site.image.name}: {promo.tag} in soak: {promo.chain()}")
     current, wanted = site.image.tag, policies.admitter(policy)
     found = catalog.candidates(
         site.image,
@@ -123,6 +135,8 @@ def decide(
         )
     if isinstance(found, AutomatorError):
         return Skip(site.where, str(found), True)
+    if promo is not None:  # only the promoted tag, if the Site's own policy admits it
+        found = [c for c in found if c.tag == promo.tag]
     if _current_time_unknown(policy, found, current, wanted):
         return Skip(
             site.where,
@@ -137,8 +151,9 @@ def decide(
         decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
     except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
+    chain = f"; promoted: {promo.chain()}" if promo is not None else ""
     if decision.tag is None:
-        return Skip(site.where, f"{site.image.name}: {decision.reason}", decision.failed)
+        return Skip(site.where, f"{site.image.name}: {decision.reason}{chain}", decision.failed)
     verified = decision.digest if gate is not None else None
     digest = _digest(site, policy, decision.tag, catalog, verified)
     if isinstance(digest, Skip):
@@ -153,7 +168,14 @@ def decide(
     new = _flux_value(site, image) if flux else site.prefix + _new_value(site, image)
     if new == site.value:
         return None
-    return Change(site, site.value, new, image, decision.reason)
+    return Change(site, site.value, new, image, decision.reason + chain)
+
+
+def held(site: Site, hold: Hold) -> Skip:
+    """The Skip of a Site a person holds, naming the hold and where it was set."""
+    at = site.image.tag or site.image.digest or site.value
+    return Skip(site.where, f"{site.image.name}: held at {at} by {hold.by}: {hold.reason}",
+                hold=hold)  # fmt: skip
 
 
 def decide_chart(site: Site, charts: Charts | None) -> Change | Skip | None:

@@ -4,8 +4,9 @@ The document's shape is published as a JSON Schema in ``docs/plan.schema.json``
 (``"version": 1``); a field is only ever added within a version. Every Site is
 listed, whether it changes, is current, is skipped or failed, with its file, line,
 image, current and new tag and digest, policy and where the policy came from, the
-kind of update and the reason. Skips that concern no single Site (a file that
-does not parse, a stray annotation) are listed beside the Sites.
+kind of update and the reason, and the hold a person placed on it, if any. Skips
+that concern no single Site (a file that does not parse, a stray annotation) are
+listed beside the Sites.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from automator.engine import Outcome
 from automator.errors import AutomatorError
-from automator.model import Change, Site, Skip
+from automator.model import Change, Hold, Site, Skip
 from policies.semver import try_version
 
 VERSION = 1
@@ -98,7 +99,7 @@ def _source(outcome: Outcome) -> dict[str, Any]:
     sites = [_changed(change) for change in plan.changes]
     sites += [_site(site, "current", "the policy picks the tag it runs") for site in plan.current]
     sites += [
-        _site(skip.site, "failed" if skip.error else "skipped", skip.reason)
+        _site(skip.site, "failed" if skip.error else "skipped", skip.reason, skip.hold)
         for skip in plan.skipped
         if skip.site is not None
     ]
@@ -111,7 +112,7 @@ def _source(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _site(site: Site, status: str, reason: str) -> dict[str, Any]:
+def _site(site: Site, status: str, reason: str, hold: Hold | None = None) -> dict[str, Any]:
     return {
         "file": site.file,
         "line": site.line,
@@ -126,6 +127,7 @@ def _site(site: Site, status: str, reason: str) -> dict[str, Any]:
         "status": status,
         "update": None,
         "reason": reason,
+        "hold": {"kind": hold.kind, "reason": hold.reason, "by": hold.by} if hold else None,
     }
 
 

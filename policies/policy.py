@@ -16,7 +16,9 @@ ImageRepository ``exclusionList``), ``prerelease``, ``strict``, ``min-age=<durat
 ``pin-digest``, ``reflect-digest=never|if-not-present|always`` (Flux's
 ``digestReflectionPolicy``; ``always`` is ``pin-digest``), ``platform=<os>/<arch>[/<variant>]``,
 ``allow-downgrade``, ``order=<ordering>``, ``verify=cosign`` (adopt a tag only when the
-caller's verifier accepts its digest), ``variants=on|off``.
+caller's verifier accepts its digest), ``promote-from=<path or Kind/name>`` with
+``after=<duration>`` (take only the tag another Site has carried for that long; the
+caller reads how long, from the config repo's history), ``variants=on|off``.
 
 Flux v1 (``flux_v1=True``): a tag spelled ``latest`` (any case) is never picked unless the
 pattern is exactly ``latest`` (fluxd's ``matchWithLatest``), and under a build-time ordering
@@ -84,6 +86,8 @@ VALUED: Final = frozenset(
         "reflect-digest",
         "verify",
         "variants",
+        "promote-from",
+        "after",
     }
 )
 REPEATABLE: Final = frozenset({"ignore", "exclude"})
@@ -123,6 +127,8 @@ class Policy:
     fluxd: bool = False  # Flux v1 rules: no ``latest`` unless asked; unknown current build time
     verify: str | None = None  # "cosign": every winner must pass the caller's verifier
     variants: bool = False  # keep the current tag's suffix family and precision (variants.py)
+    promote_from: str | None = None  # a file or Kind/name whose tag this Site takes, soaked
+    promote_after: timedelta = timedelta(0)  # how long that tag must have run there
 
 
 def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
@@ -164,6 +170,12 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
         fields["pin_digest"] = reflect == "always"
     if "verify" in options:
         fields["verify"] = _one_of(text, options["verify"][0], VERIFIERS)
+    if "promote-from" in options:
+        fields["promote_from"] = options["promote-from"][0].value
+    if "after" in options:
+        if "promote-from" not in options:
+            raise policy_error(text, options["after"][0].name_at, "after= only with promote-from=")
+        fields["promote_after"] = _duration(text, options["after"][0])
     if kind == "digest":
         fields["pin_digest"] = True
     fields["fluxd"] = flux_v1

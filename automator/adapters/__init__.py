@@ -85,7 +85,9 @@ def engine(
     client = registry if registry is not None else registry_client(config, state_dir)
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
+            sources=tuple(
+                source_settings(s, rules(config), _author(config)) for s in config.sources
+            ),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
             write=write_settings(config),
@@ -110,7 +112,9 @@ def scanner(config: Config, state_dir: Path) -> Engine:
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
-            sources=tuple(source_settings(s, rules(config)) for s in config.sources),
+            sources=tuple(
+                source_settings(s, rules(config), _author(config)) for s in config.sources
+            ),
             repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
             write=WriteSettings("dry-run", commit),
@@ -148,3 +152,8 @@ def daemon(
         reporter(config),
         webhooks=webhook_settings(config),
     )
+
+
+def _author(config: Config) -> str:
+    """The email automator commits as: with its trailer, how its commits are known."""
+    return Identity.parse(config.write.commit.author).email

@@ -13,7 +13,9 @@ from automator.manifests.rules import Rule
 from automator.write import Repository
 
 
-def source_settings(source: Source, rules: tuple[Rule, ...] = ()) -> SourceSettings:
+def source_settings(
+    source: Source, rules: tuple[Rule, ...] = (), author_email: str = ""
+) -> SourceSettings:
     return SourceSettings(
         source.name,
         source.url,
@@ -21,6 +23,7 @@ def source_settings(source: Source, rules: tuple[Rule, ...] = ()) -> SourceSetti
         tuple(source.paths),
         rules,
         follow=source.follow,
+        author_email=author_email,
     )
 
 
@@ -35,6 +38,7 @@ def rules(config: Config) -> tuple[Rule, ...]:
             kinds=tuple(entry.kinds),
             namespaces=tuple(entry.namespaces),
             containers=tuple(entry.containers),
+            hold=(entry.hold or "").strip(),
         )
         for index, entry in enumerate(config.rules)
     )

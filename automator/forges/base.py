@@ -62,8 +62,12 @@ class ForgeOperations(Protocol):
 class Forge(ForgeOperations, Protocol):
     """Pull requests on one repository of one forge."""
 
-    def close_pr(self, pr: PullRequest) -> PullRequest:
-        """Close ``pr`` without merging it."""
+    def close_pr(self, pr: PullRequest, body: str | None = None) -> PullRequest:
+        """Close ``pr`` without merging it; with ``body``, set its body as it closes."""
+        ...
+
+    def find_closed_prs(self, head: str, base: str) -> list[PullRequest]:
+        """The pull requests from ``head`` into ``base`` closed without merging."""
         ...
 
     def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
+from automator.forges.declined import Declined, proposed_marker
 from automator.model import Change
 from automator.reference import ImageRef
 
@@ -54,14 +55,19 @@ def render_pr(
     *,
     group: str,
     labels_from_oci: Mapping[str, Mapping[str, str]] | None = None,
+    declined: Sequence[Declined] = (),
+    held: Sequence[str] = (),
 ) -> tuple[str, str]:
     """(title, body) of the pull request for one group of changes.
 
     ``labels_from_oci`` maps an image, by its new reference (``ghcr.io/acme/api:1.4.3``)
     or its repository name, to the OCI labels of its config; they give the links.
+    ``declined`` are the group's pull requests a person closed unmerged: named, so the
+    conversation picks up where it stopped. ``held`` are lines on the group's Sites a
+    rollback holds, each naming the commit that caused it.
     """
     rows = _rows(changes)
-    lines = [marker(group), "", _summary(rows, changes), ""]
+    lines = [marker(group), proposed_marker(changes), "", _summary(rows, changes), ""]
     lines += ["| Image | Update | Policy | Workloads | Files |", "| --- | --- | --- | --- | --- |"]
     for row in rows[:ROWS_MAX]:
         lines.append(
@@ -79,7 +85,28 @@ def render_pr(
         for row, found in links:
             if found:
                 lines.append(f"- {_code(row.image)} {_code(row.new)}: {', '.join(found)}")
+    lines += _declined(declined)
+    if held:
+        lines += ["", "### Held back", "", *(f"- {_code(line)}" for line in held)]
     return _title(rows), _capped(lines)
+
+
+def _declined(declined: Sequence[Declined]) -> list[str]:
+    if not declined:
+        return []
+    lines = ["", "### Declined before", ""]
+    for decision in sorted(declined, key=lambda d: d.number):
+        versions = ", ".join(_code(v) for v in sorted(decision.versions))
+        lines.append(
+            f"- {_url(decision.url) or _code(decision.url)} (#{decision.number}),"
+            f" closed unmerged: {versions}"
+        )
+    lines.append("")
+    lines.append(
+        "A pull request closed without merging is a decision: its versions are not"
+        " proposed again. Reopen it, or delete its branch, to undo that."
+    )
+    return lines
 
 
 def _capped(lines: list[str]) -> str:

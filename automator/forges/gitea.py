@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.pulls import RepoPulls
@@ -53,10 +53,16 @@ class Gitea(RepoPulls):
         )
 
     def find_open_pr(self, head: str, base: str) -> PullRequest | None:
-        doing = f"listing pull requests {head} -> {base}"
+        return next(self._list("open", head, base), None)
+
+    def find_closed_prs(self, head: str, base: str) -> list[PullRequest]:
+        return [pr for pr in self._list("closed", head, base) if pr.state == "closed"]
+
+    def _list(self, state: str, head: str, base: str) -> Iterator[PullRequest]:
+        doing = f"listing {state} pull requests {head} -> {base}"
         # the list has no head filter (and Forgejo no base filter): page and filter here
         for page in range(1, MAX_PAGES + 1):
-            params: dict[str, str | int] = {"state": "open", "page": page, "limit": PAGE_SIZE}
+            params: dict[str, str | int] = {"state": state, "page": page, "limit": PAGE_SIZE}
             reply = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
             data = self.api.json(reply, doing)
             if not isinstance(data, list):
@@ -66,11 +72,10 @@ class Gitea(RepoPulls):
                     continue
                 pr = self._pr(item, doing)
                 if pr.head == head and pr.base == base:
-                    return pr
+                    yield pr
             if len(data) < PAGE_SIZE:
-                return None
-        logger.warning("%s: over %d open pull requests; gave up", doing, PAGE_SIZE * MAX_PAGES)
-        return None
+                return
+        logger.warning("%s: over %d %s pull requests; gave up", doing, PAGE_SIZE * MAX_PAGES, state)
 
     def create_pr(
         self,

@@ -54,10 +54,17 @@ class GitHub(RepoPulls):
         )
 
     def find_open_pr(self, head: str, base: str) -> PullRequest | None:
-        doing = f"listing pull requests {head} -> {base}"
+        return next(iter(self._list("open", head, base)), None)
+
+    def find_closed_prs(self, head: str, base: str) -> list[PullRequest]:
+        # closed includes merged ones, which _pr tells apart by merged_at
+        return [pr for pr in self._list("closed", head, base) if pr.state == "closed"]
+
+    def _list(self, state: str, head: str, base: str) -> list[PullRequest]:
+        doing = f"listing {state} pull requests {head} -> {base}"
         # without OWNER: GitHub silently ignores the head filter and lists every PR
         params: dict[str, str | int] = {
-            "state": "open",
+            "state": state,
             "head": f"{self.owner}:{head}",
             "base": base,
             "per_page": 100,
@@ -65,7 +72,7 @@ class GitHub(RepoPulls):
         reply = self.api.request("GET", f"{self._repo}/pulls", doing=doing, params=params)
         data = self.api.json(reply, doing)
         found = [self._pr(item, doing) for item in data] if isinstance(data, list) else []
-        return next((pr for pr in found if pr.head == head and pr.base == base), None)
+        return [pr for pr in found if pr.head == head and pr.base == base]
 
     def create_pr(
         self,

@@ -54,9 +54,15 @@ class GitLab(EnsurePr):
         return f"GitLab({self.api.repository!r}, {self.api.base_url!r})"
 
     def find_open_pr(self, head: str, base: str) -> PullRequest | None:
-        doing = f"listing merge requests {head} -> {base}"
+        return next(iter(self._list("opened", head, base)), None)
+
+    def find_closed_prs(self, head: str, base: str) -> list[PullRequest]:
+        return [pr for pr in self._list("closed", head, base) if pr.state == "closed"]
+
+    def _list(self, state: str, head: str, base: str) -> list[PullRequest]:
+        doing = f"listing {state} merge requests {head} -> {base}"
         params: dict[str, str | int] = {
-            "state": "opened",
+            "state": state,
             "source_branch": head,
             "target_branch": base,
             "per_page": 100,
@@ -66,7 +72,7 @@ class GitLab(EnsurePr):
         )
         data = self.api.json(reply, doing)
         found = [self._pr(item, doing) for item in data] if isinstance(data, list) else []
-        return next((pr for pr in found if pr.head == head and pr.base == base), None)
+        return [pr for pr in found if pr.head == head and pr.base == base]
 
     def create_pr(
         self,
@@ -98,8 +104,11 @@ class GitLab(EnsurePr):
     def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
         return self._put(pr, {"title": title, "description": body}, "updating")
 
-    def close_pr(self, pr: PullRequest) -> PullRequest:
-        return self._put(pr, {"state_event": "close"}, "closing")
+    def close_pr(self, pr: PullRequest, body: str | None = None) -> PullRequest:
+        payload = {"state_event": "close"}
+        if body is not None:
+            payload["description"] = body
+        return self._put(pr, payload, "closing")
 
     def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> None:
         self._put(pr, {"add_labels": list(labels)}, "labelling")

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from automator.model import Change
+from automator.model import Change, Site
 
 BRANCH_PREFIX = "automator/"
 KEY_MAX = 80
@@ -38,7 +38,11 @@ _INVALID = re.compile(r"[^a-z0-9._/-]+")
 
 def group_key(change: Change, by: GroupBy) -> str:
     """The key of the group ``change`` belongs to."""
-    site = change.site
+    return site_group_key(change.site, by)
+
+
+def site_group_key(site: Site, by: GroupBy) -> str:
+    """The key of the group a change of ``site`` would belong to."""
     directory = posixpath.dirname(site.file) or "."
     if by == "all":
         return "all"

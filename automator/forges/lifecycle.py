@@ -10,7 +10,9 @@ and does the base branch still lack the desired state (``has_changes``)?
 | yes | no | close | base already has the desired state (merged by hand, another route) |
 | no | no | none | nothing to do |
 
-On "close" the caller also deletes the branch (Git is not this package's job).
+On "close" the caller also deletes the branch (Git is not this package's job). A
+pull request automator closes is marked so (``forges.declined``): only one a person
+closed is a decision.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from automator.forges.base import Forge, PullRequest
+from automator.forges.declined import closed_body
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ def sync_pr(
     action = decide_pr_action(open_pr, content is not None)
     if action == "close" and open_pr is not None:
         logger.info("%s: %s already has these updates; closing %s", head, base, open_pr.url)
-        return forge.close_pr(open_pr), "closed"
+        # marked, so nobody reads it later as a person's decision (forges.declined)
+        return forge.close_pr(open_pr, closed_body(open_pr.body)), "closed"
     if content is None:
         return None, "none"
     title, body = content

@@ -57,8 +57,9 @@ class RepoPulls(EnsurePr):
     def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
         return self._patch(pr, {"title": title, "body": body}, "updating")
 
-    def close_pr(self, pr: PullRequest) -> PullRequest:
-        return self._patch(pr, {"state": "closed"}, "closing")
+    def close_pr(self, pr: PullRequest, body: str | None = None) -> PullRequest:
+        payload = {"state": "closed"} if body is None else {"state": "closed", "body": body}
+        return self._patch(pr, payload, "closing")
 
     def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> None:
         doing = f"labelling pull request #{pr.number}"

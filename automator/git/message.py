@@ -12,6 +12,10 @@ Placeholders (``$name`` or ``${name}``):
 The default is ``DEFAULT_TEMPLATE``: the subject, a blank line, the change list.
 ``skip_ci`` appends ``[skip ci]`` to the first line, which GitHub Actions, GitLab CI
 and most other CI systems honour.
+
+``with_trailers`` ends a message with one ``Automator-Update: <file> <image>:<tag>``
+trailer per change: with the author, it is how automator knows its own commits in
+the history (a rollback is a commit by someone else that moves a field back).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from automator.model import Change
 DEFAULT_TEMPLATE = "$subject\n\n$changes\n"
 FIELDS = ("subject", "changes", "count", "images", "files")
 SKIP_CI = "[skip ci]"
+TRAILER = "Automator-Update"
 
 
 def render_message(
@@ -50,6 +55,20 @@ def render_message(
         first, sep, rest = text.partition("\n")
         text = f"{first} {SKIP_CI}{sep}{rest}"
     return text
+
+
+def with_trailers(message: str, changes: Sequence[Change], held: Sequence[str] = ()) -> str:
+    """``message`` with a line per ``held`` Site and an ``Automator-Update`` trailer per change."""
+    text = message.rstrip("\n") + "\n"
+    if held:
+        text += "\nHeld:\n" + "".join(f"- {line}\n" for line in held)
+    lines = sorted({f"{TRAILER}: {c.site.file} {c.image}" for c in changes})
+    return text + "\n" + "\n".join(lines) + "\n" if lines else text
+
+
+def is_automator_commit(message: str) -> bool:
+    """Whether ``message`` carries automator's trailer (with the author, marks its commits)."""
+    return any(line.startswith(f"{TRAILER}: ") for line in message.splitlines())
 
 
 def check_template(template: str) -> None:

@@ -17,9 +17,13 @@ def check_report(result: ScanResult) -> list[str]:
     rows: list[tuple[str, int, str]] = []
     for site in result.sites:
         origin = site.governed_by if site.origin == "rule" else site.origin
-        rows.append(
-            (site.file, site.line, f"{site.where}  {site.image}  {site.policy}  ({origin})")
-        )
+        line = f"{site.where}  {site.image}  {site.policy}  ({origin})"
+        if site.hold is not None:
+            line += f"  HELD by {site.hold.by}: {site.hold.reason}"
+        if site.promotion is not None:
+            promo = site.promotion
+            line += f"  PROMOTION {promo.problem or promo.chain()}"
+        rows.append((site.file, site.line, line))
     for skip in result.skipped:
         rows.append((*_file_line(skip.where), f"{skip.where}  SKIPPED  {skip.reason}"))
     rows.sort(key=lambda row: (row[0], row[1]))

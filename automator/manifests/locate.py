@@ -1,8 +1,10 @@
 """Sites in one parsed file: annotations, comment markers, and image-shaped scalars.
 
 Precedence at one scalar: a comment marker (ours or Flux's) wins over a workload
-annotation. A site reached through an alias, or a multi-line / block scalar, is
-reported as a Skip instead of a Site: editing it in place is not possible.
+annotation. A hold (``automator.dev/hold.<container>``, ``# automator: hold <reason>``,
+a rule's ``hold``) keeps the Site's policy and marks it held; the plan leaves it
+alone. A site reached through an alias, or a multi-line / block scalar, is reported
+as a Skip instead of a Site: editing it in place is not possible.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.helmrelease import Release, chart_image, is_exact, release_of
 from automator.manifests.images import flux_image_for, image_for, part_for
 from automator.manifests.markers import Marker, find_markers
-from automator.manifests.rules import OFF, Rule, Target, first_match
+from automator.manifests.rules import OFF, Rule, Target, first_hold, first_match
 from automator.manifests.walk import Scalar, scalars
 from automator.manifests.workloads import Container, containers
-from automator.model import Part, Site, Skip
+from automator.model import Hold, Part, Site, Skip
 from automator.reference import REFERENCE_RE
+
+HOLD = "hold"  # ``# automator: hold <reason>``
 
 
 @dataclass(slots=True)
@@ -39,7 +43,15 @@ class Found:
         ``error`` makes it a failure (the plan exits 2)."""
         self.skipped.append(Skip(f"{self.path}:{line}", reason, error, fix=fix))
 
-    def offer(self, scalar: Scalar, part: Part, policy: str, origin: str, **extra: str) -> None:
+    def offer(
+        self,
+        scalar: Scalar,
+        part: Part,
+        policy: str,
+        origin: str,
+        hold: Hold | None = None,
+        **extra: str,
+    ) -> None:
         """Record a site at ``scalar`` unless it cannot be edited in place."""
         problem = editable_problem(scalar)
         if problem:
@@ -58,9 +70,10 @@ class Found:
         workload = extra.get("workload") or (previous.workload if previous else "")
         container = extra.get("container") or (previous.container if previous else "")
         governed_by = extra.get("governed_by", "")
+        hold = hold or (previous.hold if previous else None)  # a marker keeps the workload's hold
         site = Site(
             self.path, scalar.line, scalar.start, scalar.end, part, scalar.value, image,
-            policy, origin, workload, container, governed_by=governed_by,
+            policy, origin, workload, container, governed_by=governed_by, hold=hold,
         )  # fmt: skip
         self.sites[scalar.start] = site
 
@@ -184,8 +197,9 @@ def _annotated(found: Found, document: Node, walked: list[Scalar], rules: Sequen
     by_node = {id(scalar.node): scalar for scalar in walked}
     for container in listed:
         scalar = by_node.get(id(container.image)) if container.image is not None else None
-        if not container.policy:
-            container = _ruled(found.path, document, container, scalar, rules)
+        target = _target(found.path, document, container, scalar) if rules else None
+        if not container.policy and target is not None:
+            container = _ruled(container, target, rules)
         if not container.policy or container.policy.strip() == OFF:
             continue
         if scalar is None:
@@ -197,26 +211,40 @@ def _annotated(found: Found, document: Node, walked: list[Scalar], rules: Sequen
             continue
         found.offer(
             scalar, Part.REFERENCE, container.policy, container.origin,
+            _held(container, target, rules),
             workload=container.workload, container=container.name, governed_by=container.key,
         )  # fmt: skip
 
 
-def _ruled(
-    path: str, document: Node, container: Container, scalar: Scalar | None, rules: Sequence[Rule]
-) -> Container:
-    """``container`` under the first rule that matches it (policy '' when none does)."""
-    if not rules or scalar is None or editable_problem(scalar):
-        return container
+def _target(
+    path: str, document: Node, container: Container, scalar: Scalar | None
+) -> Target | None:
+    """What rules match ``container`` by, or None when its image is not one they could move."""
+    if scalar is None or editable_problem(scalar):
+        return None
     try:
         image = image_for(scalar, Part.REFERENCE)
     except ManifestError:
-        return container  # not an image a rule could move
+        return None
     kind = container.workload.partition("/")[0]
     namespace = scalar_get(mapping_get(document, "metadata"), "namespace") or ""
-    rule = first_match(rules, Target(path, image, kind, namespace, container.name))
+    return Target(path, image, kind, namespace, container.name)
+
+
+def _ruled(container: Container, target: Target, rules: Sequence[Rule]) -> Container:
+    """``container`` under the first rule that matches it (policy '' when none does)."""
+    rule = first_match(rules, target)
     if rule is None:
         return container
     return replace(container, policy=rule.policy, origin="rule", key=f"rule {rule.name}")
+
+
+def _held(container: Container, target: Target | None, rules: Sequence[Rule]) -> Hold | None:
+    """The hold on ``container``: its annotation's, else the first holding rule's."""
+    if container.hold:
+        return Hold(container.hold, container.hold_key)
+    rule = first_hold(rules, target) if target is not None else None
+    return Hold(rule.hold, f"rule {rule.name}") if rule is not None else None
 
 
 def _marked(
@@ -248,6 +276,22 @@ def _marked(
             _mark(found, marker, target, flux)
 
 
+def _hold(found: Found, marker: Marker, scalar: Scalar) -> None:
+    """``# automator: hold <reason>``: hold the Site an annotation or a rule governs here."""
+    reason = marker.body[len(HOLD) :].strip()
+    site = found.sites.get(scalar.start)
+    if not reason or site is None:
+        fix = (
+            "write the reason after 'hold'"
+            if not reason
+            else "govern the image with an annotation or a rule; the hold keeps it where it is"
+        )
+        what = "names no reason" if not reason else "holds an image no policy governs"
+        found.refuse(marker.line, f"'# automator: hold' {what}", fix=fix)
+        return
+    found.sites[scalar.start] = replace(site, hold=Hold(reason, "marker"))
+
+
 def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None) -> None:
     if marker.kind == "automator":
         if not marker.body:
@@ -258,6 +302,9 @@ def _mark(found: Found, marker: Marker, scalar: Scalar, flux: FluxObjects | None
             return
         if marker.body.strip() == OFF:
             found.sites.pop(scalar.start, None)  # opted out: beats an annotation or a rule
+            return
+        if marker.body.split(maxsplit=1)[0] == HOLD:
+            _hold(found, marker, scalar)
             return
         part = marker.part or part_for(scalar)
         found.offer(scalar, part, marker.body, "marker")

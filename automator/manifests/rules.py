@@ -7,6 +7,10 @@ that matches wins; a rule whose policy is ``off`` leaves what it matches alone, 
 an exception goes before the broader rule. A workload annotation or a comment
 marker on the scalar always beats every rule.
 
+A rule with ``hold`` (a reason) holds every container it matches at the tag it runs,
+whatever governs it (an annotation, a marker or another rule); a rule with a hold
+and no policy governs nothing itself and is passed over when choosing the policy.
+
 Globs: ``*`` matches within one path segment, ``**`` across segments, ``?`` one
 character. A path glob matches the file or any directory above it, so ``apps``
 and ``apps/**`` both cover ``apps/web/api.yaml``. An image glob is matched against
@@ -49,6 +53,7 @@ class Rule:
     kinds: tuple[str, ...] = ()
     namespaces: tuple[str, ...] = ()
     containers: tuple[str, ...] = ()
+    hold: str = ""  # the reason: what the rule matches is held at the tag it runs
 
     def matches(self, target: Target) -> bool:
         """True when every non-empty field of the rule matches ``target``."""
@@ -65,8 +70,13 @@ class Rule:
 
 
 def first_match(rules: Sequence[Rule], target: Target) -> Rule | None:
-    """The first rule that matches ``target``, or None."""
-    return next((rule for rule in rules if rule.matches(target)), None)
+    """The first rule with a policy that matches ``target``, or None."""
+    return next((rule for rule in rules if rule.policy and rule.matches(target)), None)
+
+
+def first_hold(rules: Sequence[Rule], target: Target) -> Rule | None:
+    """The first rule with a hold that matches ``target``, whatever governs it, or None."""
+    return next((rule for rule in rules if rule.hold and rule.matches(target)), None)
 
 
 def _any_path(globs: tuple[str, ...], file: str) -> bool:

@@ -6,6 +6,9 @@ tag, ``glob:*``) narrowed by ``fluxcd.io/tag.<container>`` (or
 ``filter.fluxcd.io/<container>``; a pattern without a type prefix is a glob, as
 in Flux v1). ``fluxcd.io/locked`` or ``fluxcd.io/ignore`` set to ``"true"`` leaves
 the whole workload alone. The legacy ``flux.weave.works/`` prefix reads the same.
+
+``automator.dev/hold.<container>: "<reason>"`` (or ``automator.dev/hold`` for every
+container) holds a governed container at the tag it runs, with the reason shown.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from automator.manifests.document import mapping_get, path_get, scalar_get
 
 OUR_PREFIX = "automator.dev/policy"
+HOLD_PREFIX = "automator.dev/hold"
 FLUX_PREFIXES = ("fluxcd.io/", "flux.weave.works/")
 FLUX_PATTERN_TYPES = ("semver:", "glob:", "regex:", "regexp:")
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -50,6 +54,8 @@ class Container:
     origin: str  # annotation | flux-v1
     refusal: str  # non-empty: covered, but left alone for this reason
     key: str = ""  # the annotation that gave the policy
+    hold: str = ""  # the reason of the hold annotation that covers it, if any
+    hold_key: str = ""  # that annotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,11 @@ def _containers(
             policy, origin, key = _policy(annotations, name)
             refusal = f"workload locked by {locked}" if policy and locked else ""
             image = mapping_get(item, "image")
-            yield Container(workload, name, image, policy, origin, refusal, key)
+            hold_key = next(
+                (k for k in (f"{HOLD_PREFIX}.{name}", HOLD_PREFIX) if k in annotations), ""
+            )
+            hold = annotations[hold_key][0].strip() if hold_key else ""
+            yield Container(workload, name, image, policy, origin, refusal, key, hold, hold_key)
 
 
 def _policy(annotations: dict[str, tuple[str, int]], container: str) -> tuple[str, str, str]:
@@ -149,15 +159,20 @@ def _strays(annotations: dict[str, tuple[str, int]], names: set[str]) -> list[St
             known = ", ".join(sorted(names)) or "none"
             fix = f"name one of its containers ({known})"
             strays.append(Stray(line, f"{key} names no container of this workload", fix))
+        elif key.startswith(HOLD_PREFIX) and not value.strip():
+            strays.append(Stray(line, f"{key} is empty", "write the reason for the hold"))
         elif key.startswith(OUR_PREFIX) and not value.strip():
             reason = f"{key} is empty; write a policy such as semver:~1.4"
             strays.append(Stray(line, reason, "write a policy, or off"))
-        elif not key.startswith(OUR_PREFIX) and not automated:
+        elif not key.startswith((OUR_PREFIX, HOLD_PREFIX)) and not automated:
             reason = f'{key} has no effect without fluxcd.io/automated: "true"'
             strays.append(Stray(line, reason, "add that annotation, or remove this one"))
     if OUR_PREFIX in annotations and not annotations[OUR_PREFIX][0].strip():
         fix = "write a policy such as semver:~1.4, or off"
         strays.append(Stray(annotations[OUR_PREFIX][1], f"{OUR_PREFIX} is empty", fix))
+    if HOLD_PREFIX in annotations and not annotations[HOLD_PREFIX][0].strip():
+        fix = "write the reason for the hold"
+        strays.append(Stray(annotations[HOLD_PREFIX][1], f"{HOLD_PREFIX} is empty", fix))
     return strays
 
 
@@ -168,14 +183,15 @@ def _misplaced(workload: str, template_metadata: Node | None) -> list[Stray]:
         Stray(line, f"{key} is on the pod template of {workload}, where it governs nothing",
               f"move it to {workload}'s own metadata.annotations")
         for key, (_, line) in found.items()
-        if key == OUR_PREFIX or key.startswith(f"{OUR_PREFIX}.")
+        if key in (OUR_PREFIX, HOLD_PREFIX) or key.startswith((f"{OUR_PREFIX}.", f"{HOLD_PREFIX}."))
     ]  # fmt: skip
 
 
 def _named_container(key: str) -> str | None:
     """The container an annotation key names, or None when it names none."""
-    if key.startswith(f"{OUR_PREFIX}."):
-        return key[len(OUR_PREFIX) + 1 :]
+    for ours in (OUR_PREFIX, HOLD_PREFIX):
+        if key.startswith(f"{ours}."):
+            return key[len(ours) + 1 :]
     for prefix in FLUX_PREFIXES:
         if key.startswith(f"{prefix}tag."):
             return key[len(prefix) + 4 :]

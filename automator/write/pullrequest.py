@@ -5,6 +5,11 @@ branch with one commit and force-pushed; its pull request is opened, or updated 
 place when a newer tag supersedes it. A group whose updates the base branch already
 has (merged, or made by hand) gets its pull request closed and its branch deleted.
 
+A pull request a person closed unmerged is a decision (``forges.declined``): its
+versions are left out of the plan while its branch exists, and that branch is kept.
+When a person deletes the branch, the closed pull request is marked undone before
+the group is proposed again.
+
 Every group re-plans on the tip it builds on; the engine memoises ``replan`` by
 commit, so K groups on one base tip cost one scan.
 """
@@ -17,12 +22,19 @@ from collections.abc import Callable, Iterable, Mapping
 
 from automator.errors import AutomatorError, Cancelled
 from automator.forges import Forge, PullRequest, branch_name, group_key, render_pr, sync_pr
-from automator.forges.grouping import BRANCH_PREFIX
+from automator.forges.declined import Declined, declined_by, undone_body, without_declined
+from automator.forges.grouping import BRANCH_PREFIX, site_group_key
 from automator.git import NewCommit, Signer, Snapshot
-from automator.model import Change
+from automator.model import Change, Plan
 from automator.reference import ImageRef
 from automator.write.protocols import Replan, Repository
-from automator.write.settings import CommitSettings, GroupResult, PullRequestSettings, Written
+from automator.write.settings import (
+    CommitSettings,
+    GroupResult,
+    PullRequestSettings,
+    Written,
+    held_lines,
+)
 from automator.write.splice import splice
 
 logger = logging.getLogger(__name__)
@@ -56,19 +68,56 @@ class PullRequestWriter:
     def write(self, replan: Replan, *, cancel: threading.Event | None = None) -> Written:
         """Once ``cancel`` is set no further group is written (raises Cancelled)."""
         snapshot = self.repo.fetch()
-        first = splice(replan(snapshot), snapshot.read)
+        existing = set(self.repo.remote_branches(BRANCH_PREFIX))
+        declined = self._declined(existing)
+
+        def decisions(change: Change) -> tuple[str, tuple[Declined, ...]]:
+            branch = branch_name(group_key(change, self.pulls.group))
+            return branch, declined.get(branch, ())
+
+        def decided(snapshot: Snapshot) -> Plan:
+            return without_declined(replan(snapshot), decisions)
+
+        first = splice(decided(snapshot), snapshot.read)
         groups = sorted({group_key(c, self.pulls.group) for c in first.changes})
         results: list[GroupResult] = []
         for key in groups:
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"{self.source}: stopping; the remaining groups were not written")
-            results.append(self._group(key, replan))
-        results.extend(self._close_stale({branch_name(k) for k in groups}))
+            branch = branch_name(key)
+            if branch not in existing:
+                self._undo_deleted(branch)
+            results.append(self._group(key, decided, declined.get(branch, ())))
+        results.extend(self._close_stale({branch_name(k) for k in groups}, keep=set(declined)))
         return Written(first, pull_requests=tuple(results))
 
-    def _group(self, key: str, replan: Replan) -> GroupResult:
+    def _declined(self, branches: set[str]) -> dict[str, tuple[Declined, ...]]:
+        """The decisions of people recorded by closed pull requests, by existing branch."""
+        found: dict[str, tuple[Declined, ...]] = {}
+        for branch in sorted(branches):
+            prs = self.forge.find_closed_prs(branch, self.repo.branch)
+            decisions = tuple(d for d in map(declined_by, prs) if d is not None)
+            if decisions:
+                found[branch] = decisions
+                logger.info(
+                    "%s: %s keeps the versions declined in %s",
+                    self.source,
+                    branch,
+                    ", ".join(d.url for d in decisions),
+                )
+        return found
+
+    def _undo_deleted(self, branch: str) -> None:
+        """Mark undone the decisions on ``branch``, which a person deleted."""
+        for pr in self.forge.find_closed_prs(branch, self.repo.branch):
+            if declined_by(pr) is not None:
+                self.forge.update_pr(pr, pr.title, undone_body(pr.body, branch))
+                logger.info("%s: %s deleted; %s declines no more", self.source, branch, pr.url)
+
+    def _group(self, key: str, replan: Replan, declined: tuple[Declined, ...]) -> GroupResult:
         branch = branch_name(key)
         last: list[Change] = []
+        held: list[str] = []
 
         def mine(change: Change) -> bool:
             return group_key(change, self.pulls.group) == key
@@ -76,6 +125,7 @@ class PullRequestWriter:
         def render(snapshot: Snapshot) -> NewCommit | None:
             plan = splice(replan(snapshot), snapshot.read, only=mine)
             last[:] = plan.changes
+            held[:] = held_lines(plan, lambda s: site_group_key(s, self.pulls.group) == key)
             return self.commit.new_commit(plan)
 
         written = self.repo.write(
@@ -89,7 +139,9 @@ class PullRequestWriter:
         content = None
         if last:
             labels = self.oci_labels(c.image for c in last) if self.oci_labels else {}
-            content = render_pr(last, group=key, labels_from_oci=dict(labels))
+            content = render_pr(
+                last, group=key, labels_from_oci=dict(labels), declined=declined, held=held
+            )
         pr, outcome = sync_pr(
             self.forge,
             head=branch,
@@ -103,15 +155,19 @@ class PullRequestWriter:
             _auto_merge(self.forge, pr)
         return GroupResult(key, branch, outcome, pr.url if pr else None, written.commit)
 
-    def _close_stale(self, live: set[str]) -> list[GroupResult]:
-        """Close the pull requests of groups that no longer have updates; delete their branches."""
+    def _close_stale(self, live: set[str], *, keep: set[str]) -> list[GroupResult]:
+        """Close the pull requests of groups that no longer have updates; delete their
+        branches, but ``keep`` those that record a person's decision."""
         results = []
         for branch in sorted(self.repo.remote_branches(BRANCH_PREFIX)):
             if branch in live:
                 continue
             pr, outcome = sync_pr(self.forge, head=branch, base=self.repo.branch, content=None)
-            self.repo.delete_branch(branch)
-            logger.info("%s: %s has no pending updates; branch deleted", self.source, branch)
+            if branch in keep and outcome == "none":
+                continue
+            if branch not in keep:
+                self.repo.delete_branch(branch)
+                logger.info("%s: %s has no pending updates; branch deleted", self.source, branch)
             group = branch.removeprefix(BRANCH_PREFIX)
             results.append(GroupResult(group, branch, outcome, pr.url if pr else None))
         return results

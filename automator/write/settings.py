@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from automator.forges import GroupBy
 from automator.git import Identity, NewCommit, render_message
-from automator.model import Plan
+from automator.git.message import with_trailers
+from automator.model import Plan, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +27,21 @@ class CommitSettings:
             return None
         if self.render is not None:
             return NewCommit(plan.files, self.render(plan))
-        return NewCommit(
-            plan.files, render_message(plan.changes, self.message_template, self.skip_ci)
-        )
+        message = render_message(plan.changes, self.message_template, self.skip_ci)
+        return NewCommit(plan.files, with_trailers(message, plan.changes, held_lines(plan)))
+
+
+def held_lines(plan: Plan, only: Callable[[Site], bool] | None = None) -> list[str]:
+    """A line per Site of ``plan`` a rollback holds (that ``only`` accepts), naming the
+    commit that caused it."""
+    return [
+        f"{s.site.image} in {s.site.file}: {s.hold.reason}"
+        for s in plan.skipped
+        if s.site is not None
+        and s.hold is not None
+        and s.hold.kind == "rollback"
+        and (only is None or only(s.site))
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,3 +169,12 @@ def test_from_argo() -> None:
     assert from_argo("digest", "stable").digest_tag == "stable"
     assert from_argo("semver").constraints is not None
     assert from_argo("semver", allow_tags="any").filter is None
+
+
+def test_promote_from_and_after() -> None:
+    policy = parse_policy("semver:^1;promote-from=clusters/staging/api.yaml;after=24h")
+    assert policy.promote_from == "clusters/staging/api.yaml"
+    assert policy.promote_after == timedelta(hours=24)
+    assert parse_policy("semver:^1;promote-from=Deployment/api").promote_after == timedelta(0)
+    with pytest.raises(PolicyError, match="after= only with promote-from="):
+        parse_policy("semver:^1;after=1d")

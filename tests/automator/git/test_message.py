@@ -60,3 +60,15 @@ def test_custom_template_fields() -> None:
 def test_bad_template_is_a_config_error_that_lists_the_fields(template: str) -> None:
     with pytest.raises(ConfigError, match=r"\$subject, \$changes"):
         check_template(template)
+
+
+def test_trailers_mark_automators_commits_and_held_sites_are_named() -> None:
+    from automator.git.message import is_automator_commit, with_trailers
+
+    message = with_trailers(render_message([API, WEB]), [API, WEB], ["api in a.yaml: held"])
+    assert message.endswith(
+        "\n\nHeld:\n- api in a.yaml: held\n\n"
+        "Automator-Update: clusters/prod/api.yaml ghcr.io/acme/api:1.4.3\n"
+        "Automator-Update: clusters/prod/web.yaml ghcr.io/acme/web:2.1.0\n"
+    )
+    assert is_automator_commit(message) and not is_automator_commit(render_message([API]))
