@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from testing import MissingServer, free_port
-from testing.process import spawn, stop_group, wait_listening
+from testing.process import spawn, start_nginx, stop_group
 
 USER = "bot"
 PASSWORD = "s3cret-http-password"
@@ -100,14 +100,7 @@ class GitHttp:
         log = self.run / "servers.log"
         sock = self.run / "fcgiwrap.sock"
         self._procs.append(spawn(["fcgiwrap", "-f", "-c", "4", "-s", f"unix:{sock}"], log))
-        nginx = ["nginx", "-p", str(self.run), "-e", str(self.run / "nginx-error.log")]
-        self._procs.append(spawn([*nginx, "-c", str(self.run / "nginx.conf")], log))
-        try:
-            wait_listening(self.port, self._procs, log)
-            wait_listening(self.tls_port, self._procs, log)
-        except Exception:
-            self.stop()
-            raise
+        start_nginx(self.run, self._procs, [self.port, self.tls_port])
         return self
 
     def stop(self) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from testing import MissingServer, free_port
 from testing.githttp import write_test_ca
-from testing.process import spawn, stop_group, wait_listening
+from testing.process import start_nginx, stop_group
 from testing.registry import Pusher
 
 USER = "charts"
@@ -113,15 +113,7 @@ class HelmRepoServer:
         }.items():
             text = text.replace(key, value)
         (self.run / "nginx.conf").write_text(text)
-        log = self.run / "servers.log"
-        nginx = ["nginx", "-p", str(self.run), "-e", str(self.run / "nginx-error.log")]
-        self._procs.append(spawn([*nginx, "-c", str(self.run / "nginx.conf")], log))
-        try:
-            wait_listening(self.port, self._procs, log)
-            wait_listening(self.tls_port, self._procs, log)
-        except Exception:
-            self.stop()
-            raise
+        start_nginx(self.run, self._procs, [self.port, self.tls_port])
         return self
 
     def stop(self) -> None:

@@ -51,3 +51,19 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
     except ProcessLookupError:
         pass
+
+
+def start_nginx(run: Path, procs: list[subprocess.Popen[bytes]], ports: list[int]) -> None:
+    """Start nginx on ``run/nginx.conf`` (prefix ``run``), add it to ``procs`` and wait for
+    ``ports``; on failure stop every process in ``procs`` and raise."""
+    log = run / "servers.log"
+    nginx = ["nginx", "-p", str(run), "-e", str(run / "nginx-error.log")]
+    procs.append(spawn([*nginx, "-c", str(run / "nginx.conf")], log))
+    try:
+        for port in ports:
+            wait_listening(port, procs, log)
+    except Exception:
+        for proc in reversed(procs):
+            stop_group(proc)
+        procs.clear()
+        raise
