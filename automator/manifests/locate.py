@@ -172,6 +172,7 @@ def _chart(
     found.sites[scalar.start] = Site(
         found.path, scalar.line, scalar.start, scalar.end, Part.TAG, scalar.value, image,
         policy, origin, release.workload, governed_by=key, chart=release.source, hold=hold,
+        artifact=release.image is not None,
     )  # fmt: skip
     return {scalar.start}
 
