@@ -50,6 +50,7 @@ class _Row:
     reasons: list[str] = field(default_factory=list)
     workloads: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    chart: bool = False  # a chart's tags are not its source repository's release tags
 
 
 def render_pr(
@@ -142,7 +143,8 @@ def _rows(changes: Sequence[Change]) -> list[_Row]:
             _version(change.site.image),
             _version(change.image),
         )
-        row = rows.setdefault((image, old, new), _Row(image, old, new, change.image))
+        chart = change.site.chart is not None or change.site.artifact
+        row = rows.setdefault((image, old, new), _Row(image, old, new, change.image, chart=chart))
         workload = change.site.workload
         if change.site.container:
             workload = (
@@ -200,7 +202,7 @@ def _links(row: _Row, labels_from_oci: Mapping[str, Mapping[str, str]]) -> list[
         revision = labels.get(REVISION, "").strip().lower()
         if _REVISION.fullmatch(revision):
             found.append(f"[commit {revision[:7]}]({source}/commit/{revision})")
-        host = urlsplit(source).hostname if not notes else None  # named notes win
+        host = urlsplit(source).hostname if not (notes or row.chart) else None
         if row.ref.tag and host == "github.com":
             found.append(f"[release notes]({source}/releases/tag/{row.ref.tag})")
         elif row.ref.tag and host == "gitlab.com":

@@ -138,3 +138,10 @@ def test_unreadable_annotations_give_no_links() -> None:
 
     change = chart_change("ghcr.io/acme/charts/web:1.0.0", "ghcr.io/acme/charts/web:1.4.0")
     assert ChartLinks(None, annotations).labels([change]) == {}
+
+
+def test_without_named_notes_a_chart_gets_no_guessed_release_notes_link() -> None:
+    links, change = classic(GOOD | {"notes": "none"})
+    _, body = render_pr([change], group="all", labels_from_oci=links.labels([change]))
+    assert f"[source]({GOOD['source']})" in body
+    assert "[release notes]" not in body  # a chart's tag is no release of its source repo
