@@ -364,6 +364,11 @@ class Rule(_Model):
     """``metadata.namespace`` values; a manifest without one matches only an empty list."""
     containers: list[str] = Field(default_factory=list)
     """Container name globs, e.g. ``[api, "*-sidecar"]``."""
+    charts: list[str] = Field(default_factory=list)
+    """Chart globs: the rule governs chart versions (HelmRelease, OCIRepository, Argo CD Helm
+    sources, helmCharts, Chart.yaml dependencies) instead of containers. Matched against the
+    chart's name, its location and its URL: ``[web]``, ``[charts.example.com/**]``,
+    ``["oci://ghcr.io/acme/charts/*"]`` (docs/charts.md)."""
     policy: str
     """The policy, as in an annotation (``semver:^1``), or ``off`` to leave what matches alone
     (an exception written before a broader rule). Required unless ``hold`` is set."""

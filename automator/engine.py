@@ -45,6 +45,7 @@ from automator.plan import Charts, Signatures, build_plan
 from automator.promotion import promotions
 from automator.rollbacks import rollback_holds
 from automator.write import (
+    ChartLabels,
     CommitSettings,
     GroupResult,
     PullRequestSettings,
@@ -97,6 +98,7 @@ class Adapters:
     signatures: Signatures | None = None  # the gate of verify=cosign policies
     scan_cache: ScanCache | None = None  # Sites by blob id across reconciles (the daemon)
     charts: Charts | None = None  # Helm chart repositories (HelmRelease versions)
+    chart_labels: ChartLabels | None = None  # a chart update's links, for pull requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,4 +412,5 @@ class Engine:
             settings.pulls,
             signer=self.adapters.signer,
             oci_labels=self.adapters.catalog.labels,
+            chart_labels=self.adapters.chart_labels,
         )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automator.adapters.charts import chart_catalog
+from automator.adapters.charts import chart_catalog, chart_links
 from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
@@ -83,6 +83,7 @@ def engine(
     daemon); without it a listing lasts as long as the engine (one ``run --once``).
     """
     client = registry if registry is not None else registry_client(config, state_dir)
+    charts = chart_catalog(config, state_dir)
     return Engine(
         Adapters(
             sources=tuple(
@@ -94,7 +95,8 @@ def engine(
             signer=signer(config),
             forge=forge_factory(config),
             signatures=signature_gate(config, _store(client, config)),
-            charts=chart_catalog(config, state_dir),
+            charts=charts,
+            chart_labels=chart_links(charts, client),
             scan_cache=scan_cache,
         )
     )

@@ -39,6 +39,7 @@ def rules(config: Config) -> tuple[Rule, ...]:
             namespaces=tuple(entry.namespaces),
             containers=tuple(entry.containers),
             hold=(entry.hold or "").strip(),
+            charts=tuple(entry.charts),
         )
         for index, entry in enumerate(config.rules)
     )

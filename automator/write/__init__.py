@@ -10,12 +10,13 @@ by commit), a Git repository, a signer and, for pull requests, a forge.
 """
 
 from automator.write.protocols import Replan, Repository, Writer
-from automator.write.pullrequest import OciLabels, PullRequestWriter
+from automator.write.pullrequest import ChartLabels, OciLabels, PullRequestWriter
 from automator.write.push import PushWriter
 from automator.write.settings import CommitSettings, GroupResult, PullRequestSettings, Written
 from automator.write.splice import apply_changes, read_or_none, splice, unified_diff
 
 __all__ = [
+    "ChartLabels",
     "CommitSettings",
     "GroupResult",
     "OciLabels",

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 OciLabels = Callable[[Iterable[ImageRef]], Mapping[str, Mapping[str, str]]]
 """OCI labels of each image's config by reference (source, revision, release notes)."""
+ChartLabels = Callable[[Iterable[Change]], Mapping[str, Mapping[str, str]]]
+"""The links of each chart update by its new reference, as OCI label names (charts.links)."""
 
 
 class PullRequestWriter:
@@ -56,6 +58,7 @@ class PullRequestWriter:
         *,
         signer: Signer | None = None,
         oci_labels: OciLabels | None = None,
+        chart_labels: ChartLabels | None = None,
     ) -> None:
         self.source = source
         self.repo = repo
@@ -64,6 +67,7 @@ class PullRequestWriter:
         self.pulls = pulls
         self.signer = signer
         self.oci_labels = oci_labels
+        self.chart_labels = chart_labels
 
     def write(self, replan: Replan, *, cancel: threading.Event | None = None) -> Written:
         """Once ``cancel`` is set no further group is written (raises Cancelled)."""
@@ -138,7 +142,9 @@ class PullRequestWriter:
         )
         content = None
         if last:
-            labels = self.oci_labels(c.image for c in last) if self.oci_labels else {}
+            images = (c.image for c in last if c.site.chart is None and not c.site.artifact)
+            labels = dict(self.oci_labels(images)) if self.oci_labels else {}
+            labels |= self.chart_labels(last) if self.chart_labels else {}
             content = render_pr(
                 last, group=key, labels_from_oci=dict(labels), declined=declined, held=held
             )
