@@ -46,12 +46,14 @@ from automator.promotion import promotions
 from automator.rollbacks import rollback_holds
 from automator.write import (
     CommitSettings,
+    Dashboard,
     GroupResult,
     PullRequestSettings,
     PullRequestWriter,
     PushWriter,
     Repository,
     Writer,
+    dashboard_body,
     read_or_none,
     splice,
 )
@@ -72,6 +74,7 @@ class SourceSettings:
     rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
     follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
     author_email: str = ""  # automator's commits: a person's rollback of one holds the Site
+    dashboard: str | None = None  # the title of its status issue (dashboard); None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ class Adapters:
     signatures: Signatures | None = None  # the gate of verify=cosign policies
     scan_cache: ScanCache | None = None  # Sites by blob id across reconciles (the daemon)
     charts: Charts | None = None  # Helm chart repositories (HelmRelease versions)
+    dashboard: Callable[[SourceSettings], Dashboard] | None = None  # its status issue
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +306,10 @@ class Engine:
         """
         source = self._by_name[name]
         if source.follow:
-            return self._follow(source, dry_run=dry_run, cancel=cancel)
+            outcome = self._follow(source, dry_run=dry_run, cancel=cancel)
+            if not (dry_run or self.adapters.write.mode == "dry-run"):
+                self._dashboard(source, outcome)
+            return outcome
         repo = self.adapters.repo(source)
         planner = _Planner(
             source,
@@ -319,7 +326,7 @@ class Engine:
                 files_parsed=planner.files_parsed,
             )  # fmt: skip
         written = self._writer(source, repo).write(planner, cancel=cancel)
-        return Outcome(
+        outcome = Outcome(
             name,
             written.plan,
             commit=written.commit,
@@ -328,6 +335,21 @@ class Engine:
             pull_requests=written.pull_requests,
             files_parsed=planner.files_parsed,
         )
+        self._dashboard(source, outcome)
+        return outcome
+
+    def _dashboard(self, source: SourceSettings, outcome: Outcome) -> None:
+        """Bring the source's status issue in line with ``outcome``; a view, so a failure
+        is logged and the reconcile stands."""
+        if source.dashboard is None or self.adapters.dashboard is None:
+            return
+        body = dashboard_body(
+            source.name, outcome.plan, outcome.pull_requests, self.adapters.write.pulls.group
+        )
+        try:
+            self.adapters.dashboard(source).sync(body)
+        except AutomatorError as exc:
+            logger.warning("%s: dashboard not updated: %s", source.name, exc)
 
     def reconcile_all(
         self, *, dry_run: bool = False, report: Callable[[Outcome], None] | None = None

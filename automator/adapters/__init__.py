@@ -34,7 +34,14 @@ from automator.adapters.sources import (
     source_settings,
 )
 from automator.adapters.state import checked_state_dir
-from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
+from automator.adapters.writing import (
+    PUBLIC_API,
+    dashboard_factory,
+    dashboard_title,
+    forge_factory,
+    signer,
+    write_settings,
+)
 from automator.catalog import Registry, RegistryCatalog
 from automator.config import Config
 from automator.daemon import Daemon, Reporter
@@ -86,7 +93,8 @@ def engine(
     return Engine(
         Adapters(
             sources=tuple(
-                source_settings(s, rules(config), _author(config)) for s in config.sources
+                source_settings(s, rules(config), _author(config), dashboard_title(config, s))
+                for s in config.sources
             ),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
@@ -96,6 +104,7 @@ def engine(
             signatures=signature_gate(config, _store(client, config)),
             charts=chart_catalog(config, state_dir),
             scan_cache=scan_cache,
+            dashboard=dashboard_factory(config, state_dir),
         )
     )
 
