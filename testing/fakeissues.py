@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from testing.fakeforge import Answer, FakeForge
 
 STAMP = "2026-11-26T12:00:00Z"
+DOCS = "https://docs.github.com/rest"
 
 
 @dataclass
@@ -45,9 +46,9 @@ def answer(
     if rest == [] and method == "GET":
         return 200, _page(fake, query), {}
     if rest == [] and method == "POST":
-        issue = FakeIssue(_next_number(fake), body["title"], body.get(_text(fake)) or "")
-        fake.issues.append(issue)
-        return 201, _render(fake, issue), {}
+        new = FakeIssue(_next_number(fake), body["title"], body.get(_text(fake)) or "")
+        fake.issues.append(new)
+        return 201, _render(fake, new), {}
     if len(rest) == 1 and rest[0].isdigit():
         issue = next((i for i in fake.issues if i.number == int(rest[0])), None)
         if issue is None:
@@ -81,7 +82,7 @@ def _page(fake: FakeForge, query: dict[str, list[str]]) -> list[dict[str, Any]]:
 
 def _not_found(fake: FakeForge) -> Answer:
     if fake.kind == "github":
-        return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+        return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
     if fake.kind == "gitlab":
         return 404, {"message": "404 Not found"}, {}
     if fake.kind == "forgejo":  # Forgejo describes a body; Gitea none

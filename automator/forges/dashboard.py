@@ -98,10 +98,7 @@ def _pending(change: Change, pull_requests: Mapping[str, str]) -> str:
     new = change.image.tag or change.image.digest or ""
     url = pull_requests.get(site.where)
     via = f" ({link('pull request', url)})" if url else ""
-    return (
-        f"- {_where(site)}: {escape(site.image.name)} {escape(_tag(site))} → {escape(new)}"
-        f"{via}"
-    )
+    return f"- {_where(site)}: {escape(site.image.name)} {escape(_tag(site))} → {escape(new)}{via}"
 
 
 def _declined(skip: Skip) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from typing import ClassVar
 
 from automator.forges.base import PullRequest, PullRequestExists
 from automator.forges.issues import RepoIssues
@@ -31,7 +32,9 @@ class Gitea(RepoPulls, RepoIssues):
     """One repository ``OWNER/NAME`` on a Gitea or (``forgejo=True``) Forgejo server."""
 
     edited = (200, 201)  # Gitea answers an edit with 201
-    _list_params = {"type": "issues"}  # the issue list holds pull requests unless told
+    _list_params: ClassVar[Mapping[str, str]] = {
+        "type": "issues"
+    }  # the issue list holds pull requests unless told
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from automator.forges.client import ApiClient
 
@@ -59,7 +59,7 @@ class RepoIssues:
     api: ApiClient
     _repo: str
     edited: tuple[int, ...]
-    _list_params: Mapping[str, str] = {}  # Gitea: type=issues
+    _list_params: ClassVar[Mapping[str, str]] = {}  # Gitea: type=issues
 
     def find_issues(self, containing: str) -> list[Issue]:
         doing = "listing issues to find the dashboard"

@@ -97,7 +97,7 @@ class Dashboard:
         if recorded != issue.number:
             self._record(issue.number, value.commit if value else None)
         if issue.state != "open":
-            logger.info("%s: dashboard %s was closed by a person; left closed", self.source, issue.url)
+            logger.info("%s: dashboard %s closed by a person; left closed", self.source, issue.url)
             return DashboardResult("closed", issue.url)
         if issue.title == self.title and _same_text(issue.body, body):
             return DashboardResult("unchanged", issue.url)
@@ -143,9 +143,7 @@ def dashboard_body(
 ) -> str:
     """The dashboard text of ``plan``, each pending change linked to its pull request."""
     urls = {r.group: r.url for r in pull_requests if r.url}
-    links = {
-        c.site.where: url for c in plan.changes if (url := urls.get(group_key(c, group)))
-    }
+    links = {c.site.where: url for c in plan.changes if (url := urls.get(group_key(c, group)))}
     return render_dashboard(source, plan, links)
 
 

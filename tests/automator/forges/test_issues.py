@@ -29,7 +29,8 @@ def test_create_find_read_edit(fake: FakeForge, connect: Callable[..., Forge]) -
     assert [i.number for i in forge.find_issues(MARK)] == [created.number]
     assert forge.get_issue(created.number) == created
     edited = forge.edit_issue(created, "new title", f"{MARK}\nbye")
-    assert (edited.number, edited.title, edited.body) == (created.number, "new title", f"{MARK}\nbye")
+    assert (edited.number, edited.title) == (created.number, "new title")
+    assert edited.body == f"{MARK}\nbye"
     assert fake.issues[0].body == f"{MARK}\nbye"
     assert forge.get_issue(created.number + 100) is None
 
@@ -47,9 +48,7 @@ def test_find_sees_closed_issues_and_skips_others(
 
 
 def test_a_refused_create_is_one_line(fake: FakeForge, connect: Callable[..., Forge]) -> None:
-    if fake.kind == "gitea":
-        fake.inject(403, {"message": "forbidden", "url": "http://127.0.0.1/api/swagger"})
-    elif fake.kind == "forgejo":
+    if fake.kind in ("gitea", "forgejo"):
         fake.inject(403, {"message": "forbidden", "url": "http://127.0.0.1/api/swagger"})
     elif fake.kind == "github":
         fake.inject(403, {"message": "Resource not accessible by integration"})
