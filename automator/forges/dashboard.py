@@ -31,9 +31,8 @@ def dashboard_marker(source: str) -> str:
 
 def escape(text: str) -> str:
     """``text`` as literal Markdown: no markup, no HTML, no mention, on one line."""
-    text = " ".join(text.split())
-    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
-    return _PUNCTUATION.sub(r"\\\1", text)
+    text = _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+    return "".join(_ENTITIES.get(ch, ch) for ch in text)
 
 
 def link(text: str, url: str | None) -> str:
