@@ -273,6 +273,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
         result = engine.scan(source.name)
         for line in check_report(_unlisted_skipped(result, hosts)):
             click.echo(f"{source.name}: {line}")
+        for line in engine.declined(source.name):
+            click.echo(f"{source.name}: {line}")
         for line in check_errors(result):
             click.echo(f"automator: error: {source.name}: {line}", err=True)
             mistakes += 1

@@ -30,6 +30,8 @@ from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, ForgeError
 from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
+from automator.forges.declined import Declined
+from automator.forges.grouping import BRANCH_PREFIX
 from automator.git import Signer, Snapshot
 from automator.manifests import (
     FluxObjects,
@@ -56,6 +58,12 @@ from automator.write import (
     dashboard_body,
     read_or_none,
     splice,
+)
+from automator.write.declined import (
+    NOT_CONSULTED,
+    apply_declined,
+    declined_lines,
+    read_declined,
 )
 
 logger = logging.getLogger(__name__)
@@ -320,7 +328,7 @@ class Engine:
         )
         if dry_run or self.adapters.write.mode == "dry-run":
             snapshot = repo.fetch()
-            plan = splice(planner(snapshot), snapshot.read)
+            plan = splice(self._without_declined(source, repo, planner(snapshot)), snapshot.read)
             return Outcome(
                 name, plan, snapshot=snapshot, images=planner.images,
                 files_parsed=planner.files_parsed,
@@ -337,6 +345,39 @@ class Engine:
         )
         self._dashboard(source, outcome)
         return outcome
+
+    def declined(self, name: str) -> list[str]:
+        """``check``: the versions closed pull requests declined, read-only, in ``run``'s
+        words; or why they were not consulted. Empty unless the source writes pull requests."""
+        source = self._by_name[name]
+        if self.adapters.forge is None or source.follow:
+            return []
+        repo = self.adapters.repo(source)
+        try:
+            found = self._read_declined(source, repo)
+        except AutomatorError as exc:
+            return [f"{NOT_CONSULTED}: {exc}"]
+        return declined_lines(found)
+
+    def _without_declined(self, source: SourceSettings, repo: Repository, plan: Plan) -> Plan:
+        """``plan`` without what people declined (``plan``, read-only), or with a note
+        saying the forge could not be asked."""
+        if self.adapters.forge is None or source.follow:
+            return plan
+        try:
+            found = self._read_declined(source, repo)
+        except AutomatorError as exc:
+            note = Skip(source.name, f"{NOT_CONSULTED}: {exc}")
+            return replace(plan, skipped=(*plan.skipped, note))
+        return apply_declined(plan, found, self.adapters.write.pulls.group)
+
+    def _read_declined(
+        self, source: SourceSettings, repo: Repository
+    ) -> dict[str, tuple[Declined, ...]]:
+        assert self.adapters.forge is not None
+        forge = self.adapters.forge()
+        branches = repo.remote_branches(BRANCH_PREFIX)
+        return read_declined(forge, repo.branch, branches, source.name)
 
     def _dashboard(self, source: SourceSettings, outcome: Outcome) -> None:
         """Bring the source's status issue in line with ``outcome``; a view, so a failure

@@ -116,8 +116,9 @@ def _store(client: Registry, config: Config) -> RegistryClient:
 
 
 def scanner(config: Config, state_dir: Path) -> Engine:
-    """An engine that only scans (``automator check``): it reads no registry, forge or
-    signing secret, only what opening the sources' repositories needs."""
+    """An engine that only scans (``automator check``): it reads no registry or signing
+    secret, only what opening the sources' repositories needs, and, in pull-request mode,
+    the forge token to read which versions closed pull requests declined."""
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
@@ -126,7 +127,8 @@ def scanner(config: Config, state_dir: Path) -> Engine:
             ),
             repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
-            write=WriteSettings("dry-run", commit),
+            write=WriteSettings("dry-run", commit, write_settings(config).pulls),
+            forge=forge_factory(config),
         )
     )
 
