@@ -260,6 +260,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     (rule <name>), (imagepolicy), (flux-v1). Mistakes (a policy that does not parse,
     an annotation on the pod template or naming no container, a marker that governs
     no image) are one line each on stderr, with what to do; then check exits 1.
+    In pull-request mode the versions closed pull requests declined are listed too,
+    read from the forge without writing (or a line says they could not be).
 
     \b
     Example:
