@@ -384,9 +384,9 @@ class Engine:
         is logged and the reconcile stands."""
         if source.dashboard is None or self.adapters.dashboard is None:
             return
-        body = dashboard_body(
-            source.name, outcome.plan, outcome.pull_requests, self.adapters.write.pulls.group
-        )
+        group = self.adapters.write.pulls.group
+        plan, pulls = outcome.plan, outcome.pull_requests
+        body = dashboard_body(source.name, plan, pulls, group, outcome.commit)
         try:
             self.adapters.dashboard(source).sync(body)
         except AutomatorError as exc:

@@ -42,9 +42,15 @@ def link(text: str, url: str | None) -> str:
     return f"[{escape(text)}]({quote(url, safe=':/?&=%#+,;~')})"
 
 
-def render_dashboard(source: str, plan: Plan, pull_requests: Mapping[str, str] = {}) -> str:
+def render_dashboard(
+    source: str,
+    plan: Plan,
+    pull_requests: Mapping[str, str] = {},
+    committed: str | None = None,
+) -> str:
     """The dashboard of ``source`` for ``plan``; ``pull_requests`` gives the URL of the
-    pull request that carries each pending change, by its Site (``file:line``)."""
+    pull request that carries each pending change, by its Site (``file:line``). In push
+    mode ``committed`` is the commit that already made the changes."""
     held = [s for s in plan.skipped if s.site is not None and _kind(s) in ("hold", "rollback")]
     declined = [s for s in plan.skipped if s.site is not None and _kind(s) == "declined"]
     soaking = [s for s in plan.skipped if _soaking(s)]
@@ -56,16 +62,18 @@ def render_dashboard(source: str, plan: Plan, pull_requests: Mapping[str, str] =
         f"automator keeps this issue up to date for source **{escape(source)}**; edits are"
         " overwritten. Close it to stop the updates; reopen it to resume them.",
         "",
-        f"{len(plan.changes)} pending, {len(declined)} declined, {len(held)} held,"
+        f"{len(plan.changes)} {'updated' if committed else 'pending'}, {len(declined)} declined,"
+        f" {len(held)} held,"
         f" {len(soaking)} in soak, {len(errors)} errors, {_site_count(plan)} Sites.",
     ]
-    lines += _section("Pending updates", [_pending(c, pull_requests) for c in plan.changes])
+    title = f"Updated by commit {escape(committed[:12])}" if committed else "Pending updates"
+    lines += _section(title, [_pending(c, pull_requests) for c in plan.changes])
     lines += _section("Declined", [_declined(s) for s in declined])
     lines += _section("Held", [_held(s) for s in held])
     lines += _section("Promotions in soak", [_soak(s) for s in soaking])
     lines += _section("Errors", [_skip(s) for s in errors])
     lines += _section("Skipped", [_skip(s) for s in others])
-    lines += _sites(plan)
+    lines += _sites(plan, "updated" if committed else "pending")
     return _bounded("\n".join(lines) + "\n")
 
 
@@ -139,8 +147,8 @@ def _site_count(plan: Plan) -> int:
     return len(plan.changes) + len(plan.current) + sum(1 for s in plan.skipped if s.site)
 
 
-def _sites(plan: Plan) -> list[str]:
-    rows: list[tuple[Site, str]] = [(c.site, "pending") for c in plan.changes]
+def _sites(plan: Plan, changed: str) -> list[str]:
+    rows: list[tuple[Site, str]] = [(c.site, changed) for c in plan.changes]
     rows += [(s, "up to date") for s in plan.current]
     rows += [(s.site, _status(s)) for s in plan.skipped if s.site is not None]
     if not rows:

@@ -139,12 +139,17 @@ class Dashboard:
 
 
 def dashboard_body(
-    source: str, plan: Plan, pull_requests: Sequence[GroupResult], group: GroupBy
+    source: str,
+    plan: Plan,
+    pull_requests: Sequence[GroupResult],
+    group: GroupBy,
+    committed: str | None = None,
 ) -> str:
-    """The dashboard text of ``plan``, each pending change linked to its pull request."""
+    """The dashboard text of ``plan``, each pending change linked to its pull request
+    (in push mode, named with the ``committed`` commit that made it)."""
     urls = {r.group: r.url for r in pull_requests if r.url}
     links = {c.site.where: url for c in plan.changes if (url := urls.get(group_key(c, group)))}
-    return render_dashboard(source, plan, links)
+    return render_dashboard(source, plan, links, committed)
 
 
 def _recorded(value: RefValue | None) -> int | None:

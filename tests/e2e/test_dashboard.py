@@ -146,3 +146,20 @@ def test_a_fresh_claim_waits_and_a_stale_one_is_taken_over(
     run(replica, tmp_path, monkeypatch)
     assert fake.calls("POST", "/issues") == 1 and len(fake.issues) == 1
     assert "Automator-Dashboard-Issue: 1001" in recorded(remote)
+
+
+def test_push_mode_names_the_commit_then_settles(
+    setup: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote, config, fake = (setup[k] for k in ("remote", "config", "fake"))
+    assert isinstance(remote, Path) and isinstance(fake, FakeForge)
+    replica = with_dashboard(config, tmp_path, 0)
+    replica.write_text(replica.read_text().replace("mode: pull-request", "mode: push"))
+    run(replica, tmp_path, monkeypatch)
+    [issue] = fake.issues
+    head = git("rev-parse", "main", cwd=remote).strip()
+    assert f"### Updated by commit {head[:12]} (1)" in issue.body and fake.prs == []
+    run(replica, tmp_path, monkeypatch)  # the Site is now current: the text says so once
+    assert "Updated by commit" not in issue.body and "| up to date |" in issue.body
+    run(replica, tmp_path, monkeypatch)
+    assert fake.calls("PATCH", "/issues/1001") == 1 and fake.calls("POST", "/issues") == 1

@@ -92,3 +92,10 @@ def test_a_huge_plan_is_cut_below_the_forge_limit() -> None:
     many = tuple(change(f"apps/{n:05d}/api.yaml") for n in range(3000))
     text = render_dashboard("fleet", Plan(changes=many))
     assert len(text) <= MAX_BODY and text.rstrip().endswith("the status page.")
+
+
+def test_in_push_mode_the_changes_are_named_with_their_commit() -> None:
+    text = render_dashboard("fleet", Plan(changes=(change(),)), committed="f" * 40)
+    assert "1 updated, 0 declined" in text
+    assert "### Updated by commit ffffffffffff (1)" in text and "Pending" not in text
+    assert text.rstrip().endswith("| semver\\:\\~1\\.4 | updated |")
