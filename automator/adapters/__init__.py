@@ -34,7 +34,14 @@ from automator.adapters.sources import (
     source_settings,
 )
 from automator.adapters.state import checked_state_dir
-from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
+from automator.adapters.writing import (
+    PUBLIC_API,
+    dashboard_factory,
+    dashboard_title,
+    forge_factory,
+    signer,
+    write_settings,
+)
 from automator.catalog import Registry, RegistryCatalog
 from automator.config import Config
 from automator.daemon import Daemon, Reporter
@@ -87,7 +94,8 @@ def engine(
     return Engine(
         Adapters(
             sources=tuple(
-                source_settings(s, rules(config), _author(config)) for s in config.sources
+                source_settings(s, rules(config), _author(config), dashboard_title(config, s))
+                for s in config.sources
             ),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
@@ -98,6 +106,7 @@ def engine(
             charts=charts,
             chart_labels=chart_links(charts, client),
             scan_cache=scan_cache,
+            dashboard=dashboard_factory(config, state_dir),
         )
     )
 
@@ -109,8 +118,9 @@ def _store(client: Registry, config: Config) -> RegistryClient:
 
 
 def scanner(config: Config, state_dir: Path) -> Engine:
-    """An engine that only scans (``automator check``): it reads no registry, forge or
-    signing secret, only what opening the sources' repositories needs."""
+    """An engine that only scans (``automator check``): it reads no registry or signing
+    secret, only what opening the sources' repositories needs, and, in pull-request mode,
+    the forge token to read which versions closed pull requests declined."""
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
@@ -119,7 +129,8 @@ def scanner(config: Config, state_dir: Path) -> Engine:
             ),
             repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
-            write=WriteSettings("dry-run", commit),
+            write=WriteSettings("dry-run", commit, write_settings(config).pulls),
+            forge=forge_factory(config),
         )
     )
 

@@ -14,7 +14,10 @@ from automator.write import Repository
 
 
 def source_settings(
-    source: Source, rules: tuple[Rule, ...] = (), author_email: str = ""
+    source: Source,
+    rules: tuple[Rule, ...] = (),
+    author_email: str = "",
+    dashboard: str | None = None,
 ) -> SourceSettings:
     return SourceSettings(
         source.name,
@@ -24,6 +27,7 @@ def source_settings(
         rules,
         follow=source.follow,
         author_email=author_email,
+        dashboard=dashboard,
     )
 
 
