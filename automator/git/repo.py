@@ -49,6 +49,7 @@ BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 SERVER_TIMEOUT_S = 30.0
 PUSH_REF = "refs/automator/push/"
+UNSHALLOW = 2147483647  # libgit2's GIT_FETCH_DEPTH_UNSHALLOW: fetch what a shallow clone lacks
 
 
 class _LostRace(Exception):
@@ -61,8 +62,13 @@ class GitRepo:
     ``auth`` carries credentials and trust; a password written in ``url`` is moved
     into it and never stored. ``timeout_s`` bounds every network wait (libgit2
     keeps it per process: the last GitRepo to connect sets it); ``deadline_s``
-    bounds each whole fetch, push or listing (:mod:`.deadline`). ``shallow``
-    fetches only the tip (not over the local transport, which cannot).
+    bounds each whole fetch, push or listing (:mod:`.deadline`). ``depth`` (0: all)
+    makes the first fetch of a fresh clone shallow, that many commits deep, and a
+    shallow clone stays that deep; a history walk that reaches its boundary before it
+    has its answer fetches the whole history (``Snapshot.deepen``), and the clone is
+    complete from then on. ``shallow`` is ``depth=1``, only the tip. Neither applies
+    over the local transport, which cannot fetch shallow; with neither, a shallow clone
+    left by an earlier setting is made complete.
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class GitRepo:
         auth: GitAuth | None = None,
         timeout_s: float = SERVER_TIMEOUT_S,
         shallow: bool = False,
+        depth: int = 0,
         max_attempts: int = MAX_PUSH_ATTEMPTS,
         backoff_s: float = BACKOFF_SECONDS,
         deadline_s: float = DEADLINE_SECONDS,
@@ -83,7 +90,9 @@ class GitRepo:
         self.branch = branch
         self.auth = effective_auth(self.endpoint, auth)
         self.timeout_s = timeout_s
-        self.shallow = shallow and self.endpoint.scheme != "file"
+        local = self.endpoint.scheme == "file"
+        self.depth = 0 if local else (depth or (1 if shallow else 0))
+        self.shallow = self.depth == 1
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.deadline_s = deadline_s
@@ -216,7 +225,7 @@ class GitRepo:
                 remote.fetch(
                     [f"+{ref}:refs/remotes/origin/{self.branch}"],
                     callbacks=self._callbacks(),
-                    depth=1 if self.shallow else 0,
+                    depth=self._depth(repo),
                 )
         except (pygit2.GitError, OSError) as exc:
             check_refs(repo)  # local damage is no network trouble
@@ -240,7 +249,40 @@ class GitRepo:
         tip = heads[ref]
         verify(repo, tip)
         repo.references.create(f"refs/remotes/origin/{self.branch}", tip, force=True)
-        return Snapshot(repo, tip)
+        return Snapshot(repo, tip, deepen=self._deepen if repo.is_shallow else None)
+
+    def _depth(self, repo: pygit2.Repository) -> int:
+        """The depth of this fetch: ours for a fresh or still shallow clone, else all."""
+        if not self.depth:
+            return UNSHALLOW if repo.is_shallow else 0
+        fresh = not any(name.startswith("refs/remotes/") for name in repo.references)
+        return self.depth if fresh or repo.is_shallow else 0
+
+    def _deepen(self) -> bool:
+        """Fetch the whole history behind the shallow clone's boundary; False if that failed."""
+
+        def deepen(repo: pygit2.Repository) -> bool:
+            ref = f"refs/heads/{self.branch}"
+            with self._deadline("fetching the whole history"):
+                repo.remotes["origin"].fetch(
+                    [f"+{ref}:refs/remotes/origin/{self.branch}"],
+                    callbacks=self._callbacks(),
+                    depth=UNSHALLOW,
+                )
+            repo.free()  # its cached commits still lack the parents the boundary cut off
+            logger.info("%s: a history walk reached the shallow clone's end; fetched it all",
+                        self.display_url)  # fmt: skip
+            return True
+
+        try:
+            return self._clone.run(deepen)
+        except (pygit2.GitError, OSError, GitError) as exc:
+            logger.warning(
+                "%s: fetching the whole history failed (%s); history read so far is used",
+                self.display_url,
+                scrub(str(exc), self.auth),
+            )
+            return False
 
     def _commit_and_push(
         self,
