@@ -24,6 +24,7 @@ import logging
 import queue
 import random as _random
 import threading
+import traceback
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -288,9 +289,27 @@ class Daemon:
         if error is not None:
             self.reporter.failed(name, error)
             self.board.failed(name, error, started_wall, self.clock.now() - started)
+            _let_go(error)
         with self._cond:
             self._schedule.finish(name, self.clock.now(), images=images, error=error)
             self._cond.notify_all()
+
+
+def _let_go(error: BaseException) -> None:
+    """Cut ``error`` and its causes from their frames: a traceback keeps every local of
+    the failed reconcile (a clone's libgit2 handle, a snapshot) alive, and the frame that
+    caught it keeps the traceback, a cycle only the garbage collector would break."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if exc.__traceback__ is not None:
+            traceback.clear_frames(exc.__traceback__)
+            exc.__traceback__ = None
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 def _duration(seconds: float) -> str:

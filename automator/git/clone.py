@@ -61,12 +61,17 @@ class Clone:
             self._holder = threading.get_ident()
             try:
                 return self._run(operation)
+            except BaseException:
+                self._free()  # a failing source keeps no packs, maps or caches open
+                raise
             finally:
                 self._holder = None
 
-    def close(self) -> None:
-        """Free the libgit2 handle (open packs, caches); the next operation opens it again."""
-        if self._repo is not None and self._holder is None:
+    def _free(self) -> None:
+        """Free the libgit2 handle (open packs, maps, caches); the next operation opens it
+        again. pygit2's Repository is a reference cycle: dropping it frees nothing until the
+        garbage collector runs."""
+        if self._repo is not None:
             self._repo.free()
             self._repo = None
 
@@ -154,11 +159,17 @@ def check_refs(repo: pygit2.Repository) -> None:
     try:
         # a fresh handle: libgit2 remembers a packed-refs file it failed to read as empty
         fresh = pygit2.Repository(repo.path)
-        targets = [fresh.references[name].resolve().target for name in fresh.references]
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise Damaged(describe(exc)) from exc
-    for target in targets:
-        verify(fresh, str(target))
+    try:
+        try:
+            targets = [fresh.references[name].resolve().target for name in fresh.references]
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            raise Damaged(describe(exc)) from exc
+        for target in targets:
+            verify(fresh, str(target))
+    finally:
+        fresh.free()  # a reference cycle: its packs would stay mapped until a collection
 
 
 def verify(repo: pygit2.Repository, tip: str) -> None:

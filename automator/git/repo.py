@@ -17,6 +17,7 @@ retries and what counts as a race or a refusal read best in one place.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -136,7 +137,9 @@ class GitRepo:
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=tenacity.wait_random_exponential(self.backoff_s, BACKOFF_MAX_SECONDS),
             retry=tenacity.retry_if_exception_type(_LostRace),
-            before_sleep=self._log_retry,
+            # not a method of ours: tenacity's Retrying is a reference cycle, and it must
+            # not keep this repo (and its libgit2 handle) alive until the collector runs
+            before_sleep=functools.partial(_log_retry, self.display_url, self.max_attempts),
             reraise=True,
         )
 
@@ -399,15 +402,16 @@ class GitRepo:
         known_hosts = TRUST.prepare(self.auth, self.timeout_s)
         return Callbacks(self.endpoint, self.auth, known_hosts)
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        lost = state.outcome.exception() if state.outcome else None
-        logger.info(
-            "%s: push lost (%s); retrying on the new tip (attempt %d of %d)",
-            self.display_url,
-            lost,
-            state.attempt_number + 1,
-            self.max_attempts,
-        )
+
+def _log_retry(display: str, attempts: int, state: tenacity.RetryCallState) -> None:
+    lost = state.outcome.exception() if state.outcome else None
+    logger.info(
+        "%s: push lost (%s); retrying on the new tip (attempt %d of %d)",
+        display,
+        lost,
+        state.attempt_number + 1,
+        attempts,
+    )
 
 
 def _hook_output(lines: list[str]) -> str:
