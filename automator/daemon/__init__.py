@@ -5,7 +5,8 @@ worker threads; a source is never reconciled twice at once, and sources that sha
 a remote (and so a bare clone) take turns. The HTTP server (:mod:`.server`) serves
 probes, metrics and webhooks; a webhook makes the sources that use a named image due
 now. Sharded (``DaemonSettings.shard``), a daemon reconciles only the sources its shard
-owns (:mod:`.shards`) and forwards each webhook to the other replicas (:mod:`.forward`).
+owns (:mod:`.shards`) and forwards each webhook to the replicas whose sources use the
+named images (:mod:`.forward`, :mod:`.peers`).
 :mod:`.report` logs, counts and notifies what each reconcile did.
 
 Stopping (``stop`` set, e.g. by SIGTERM): no reconcile starts, no new write starts
@@ -132,6 +133,12 @@ class Daemon:
             self._cond.notify_all()
         return names
 
+    def images(self) -> frozenset[str] | None:
+        """The images this replica's sources used at their last scan (``/peer/images``);
+        None while one of them has not been scanned."""
+        with self._cond:
+            return self._schedule.images()
+
     def ready_problems(self) -> list[str]:
         """Why the daemon is not ready; empty when it is."""
         problems = []
@@ -183,7 +190,7 @@ class Daemon:
         try:
             server = Server(
                 (host, port), self, self.webhooks, secret, status=self, owned=self.ownership(),
-                forwarder=self._forwarder(),
+                forwarder=self._forwarder(), images=self.images, shard=self.settings.shard,
             )  # fmt: skip
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
