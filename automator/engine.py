@@ -252,6 +252,7 @@ class Engine:
         self.adapters = adapters
         self._by_name = {s.name: s for s in adapters.sources}
         self._images: dict[str, frozenset[str]] = {}  # each source's, at its last success
+        self._images_lock = threading.Lock()  # workers reconcile sources at the same time
 
     @property
     def sources(self) -> tuple[SourceSettings, ...]:
@@ -309,16 +310,18 @@ class Engine:
         except AutomatorError:
             self.release(name)
             raise
-        self._images[name] = outcome.images
+        with self._images_lock:
+            self._images[name] = outcome.images
         return outcome
 
     def release(self, name: str) -> None:
         """Drop what source ``name`` holds across reconciles: its scans in the scan cache
-        and the tag listings of the repositories only it uses. (Its clone's libgit2 handle
-        and its plans live only as long as one reconcile.)"""
+        and the tag listings of the repositories only it uses. (Its plans live only as long
+        as one reconcile; its clone frees its libgit2 handle when an operation fails.)"""
         source = self._by_name[name]
-        mine = self._images.pop(name, frozenset())
-        others = {image for images in self._images.values() for image in images}
+        with self._images_lock:
+            mine = self._images.pop(name, frozenset())
+            others = {image for images in self._images.values() for image in images}
         self.adapters.catalog.drop(mine - others)
         if self.adapters.scan_cache is not None:
             self.adapters.scan_cache.forget(source.remote)
