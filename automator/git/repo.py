@@ -11,8 +11,10 @@ The remote's advertisement is the truth about which branches exist: a tracking r
 no longer lists is pruned, and the source branch is never created by a push (only our
 pull-request branches are). The clone is a cache (:mod:`.clone`): when it is damaged
 it is set aside and cloned again. Every network call has a whole-call deadline
-(:mod:`.deadline`). One class a little over 300 lines: the fetch, the push, its
-retries and what counts as a race or a refusal read best in one place.
+(:mod:`.deadline`). A clone may be shallow, and is deepened when a history walk needs
+more (:mod:`.history`). One class of about 400 lines: the fetch (its depth and its
+deepening), the push, its retries and what counts as a race or a refusal read best in
+one place.
 """
 
 from __future__ import annotations
