@@ -155,6 +155,21 @@ class RegistryCatalog:
             for name in chosen:
                 self._forgotten[name] = now
 
+    def drop(self, names: Iterable[str]) -> None:
+        """Let go of the listings of ``names`` (a failing source's repositories that no
+        other source uses): memory only, unlike ``forget`` they are not marked stale."""
+        chosen = set(names)
+        with self._lock:
+            for key in [k for k in self._tags if k.partition("\n")[0] in chosen]:
+                del self._tags[key]
+            for name in chosen:
+                self._unread.pop(name, None)
+
+    def listed(self) -> frozenset[str]:
+        """The repositories whose listings are kept now."""
+        with self._lock:
+            return frozenset(k.partition("\n")[0] for k in self._tags)
+
     def forget_digests(self, tags: Iterable[tuple[str, str]]) -> None:
         """A webhook says these (repository, tag) pairs were pushed: their digests changed."""
         self.client.forget_digests(tags)

@@ -85,6 +85,10 @@ class Source(_Model):
     """The longest one fetch, push or branch listing of this remote may take in all,
     however slowly the server answers (each read also has its own 30 s timeout).
     Default 300; e.g. 900 for a very large repository on a slow link."""
+    shallow: bool = True
+    """Clone only the newest 2,001 commits (default true): what the history readers
+    (rollback holds, promote-from soaks) look at, 2,000 commits and their parents, so their
+    answers are the same. One that needs more fetches the rest; false clones everything."""
     follow: Literal["ImageUpdateAutomation"] | None = None
     """Follow the repo's Flux ImageUpdateAutomation objects instead of ``paths``/``write``.
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from automator.catalog import RegistryCatalog
-from automator.errors import AutomatorError, ForgeError
+from automator.errors import AutomatorError, Cancelled, ForgeError
 from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
 from automator.forges.declined import Declined
@@ -265,6 +265,8 @@ class Engine:
     def __init__(self, adapters: Adapters) -> None:
         self.adapters = adapters
         self._by_name = {s.name: s for s in adapters.sources}
+        self._images: dict[str, frozenset[str]] = {}  # each source's, at its last success
+        self._images_lock = threading.Lock()  # workers reconcile sources at the same time
 
     @property
     def sources(self) -> tuple[SourceSettings, ...]:
@@ -312,8 +314,33 @@ class Engine:
         """Reconcile source ``name``; once ``cancel`` is set no write starts (Cancelled).
 
         With ``dry_run`` (or write mode ``dry-run``) the plan is made and spliced, and
-        nothing is written.
+        nothing is written. A reconcile that fails lets go of what the source holds
+        (:meth:`release`) until one succeeds.
         """
+        try:
+            outcome = self._reconcile(name, dry_run=dry_run, cancel=cancel)
+        except Cancelled:
+            raise
+        except AutomatorError:
+            self.release(name)
+            raise
+        with self._images_lock:
+            self._images[name] = outcome.images
+        return outcome
+
+    def release(self, name: str) -> None:
+        """Drop what source ``name`` holds across reconciles: its scans in the scan cache
+        and the tag listings of the repositories only it uses. (Its plans live only as long
+        as one reconcile; its clone frees its libgit2 handle when an operation fails.)"""
+        source = self._by_name[name]
+        with self._images_lock:
+            mine = self._images.pop(name, frozenset())
+            others = {image for images in self._images.values() for image in images}
+        self.adapters.catalog.drop(mine - others)
+        if self.adapters.scan_cache is not None:
+            self.adapters.scan_cache.forget(source.remote)
+
+    def _reconcile(self, name: str, *, dry_run: bool, cancel: threading.Event | None) -> Outcome:
         source = self._by_name[name]
         if source.follow:
             outcome = self._follow(source, dry_run=dry_run, cancel=cancel)

@@ -9,6 +9,7 @@ from automator.adapters._secrets import read_secret
 from automator.config import Config, Source
 from automator.engine import SourceSettings
 from automator.git import GitAuth, GitRepo
+from automator.git.history import SHALLOW_DEPTH
 from automator.manifests.rules import Rule
 from automator.write import Repository
 
@@ -103,4 +104,5 @@ def open_repo(
         state_dir / "git",
         auth=git_auth(source, index),
         deadline_s=source.git_deadline_seconds,
+        depth=SHALLOW_DEPTH if source.shallow else 0,
     )

@@ -5,7 +5,8 @@ worker threads; a source is never reconciled twice at once, and sources that sha
 a remote (and so a bare clone) take turns. The HTTP server (:mod:`.server`) serves
 probes, metrics and webhooks; a webhook makes the sources that use a named image due
 now. Sharded (``DaemonSettings.shard``), a daemon reconciles only the sources its shard
-owns (:mod:`.shards`) and forwards each webhook to the other replicas (:mod:`.forward`).
+owns (:mod:`.shards`) and forwards each webhook to the replicas whose sources use the
+named images (:mod:`.forward`, :mod:`.peers`).
 :mod:`.report` logs, counts and notifies what each reconcile did.
 
 Stopping (``stop`` set, e.g. by SIGTERM): no reconcile starts, no new write starts
@@ -24,6 +25,7 @@ import logging
 import queue
 import random as _random
 import threading
+import traceback
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -131,6 +133,12 @@ class Daemon:
             self._cond.notify_all()
         return names
 
+    def images(self) -> frozenset[str] | None:
+        """The images this replica's sources used at their last scan (``/peer/images``);
+        None while one of them has not been scanned."""
+        with self._cond:
+            return self._schedule.images()
+
     def ready_problems(self) -> list[str]:
         """Why the daemon is not ready; empty when it is."""
         problems = []
@@ -182,7 +190,7 @@ class Daemon:
         try:
             server = Server(
                 (host, port), self, self.webhooks, secret, status=self, owned=self.ownership(),
-                forwarder=self._forwarder(),
+                forwarder=self._forwarder(), images=self.images, shard=self.settings.shard,
             )  # fmt: skip
         except OSError as exc:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -288,9 +296,27 @@ class Daemon:
         if error is not None:
             self.reporter.failed(name, error)
             self.board.failed(name, error, started_wall, self.clock.now() - started)
+            _let_go(error)
         with self._cond:
             self._schedule.finish(name, self.clock.now(), images=images, error=error)
             self._cond.notify_all()
+
+
+def _let_go(error: BaseException) -> None:
+    """Cut ``error`` and its causes from their frames: a traceback keeps every local of
+    the failed reconcile (a clone's libgit2 handle, a snapshot) alive, and the frame that
+    caught it keeps the traceback, a cycle only the garbage collector would break."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if exc.__traceback__ is not None:
+            traceback.clear_frames(exc.__traceback__)
+            exc.__traceback__ = None
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 def _duration(seconds: float) -> str:

@@ -3,8 +3,9 @@
 A registry sends one webhook to the Service, which picks one replica; the sources
 that use the named images may be owned by any replica, and only a replica's own scan
 knows which images its sources use. So the receiving replica rescans its own sources
-and posts the delivery, unchanged, to every other replica (``peer_url`` with
-``{index}``: the headless Service's stable names), signed with the same secret
+and posts the delivery, unchanged, to each other replica whose sources use one of the
+named images, or whose images it does not know (:mod:`.peers` asks them), at
+``peer_url`` with ``{index}`` (the headless Service's stable names), signed with the same secret
 (``X-Automator-Signature``) and marked ``X-Automator-Forwarded``. A marked delivery is
 never forwarded again, so no loop is possible, and it is remembered by the replay
 guard apart from direct deliveries, so a forwarded copy is never taken for a replay
@@ -24,8 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import requests
 
+from automator.daemon.peers import PeerImages
 from automator.daemon.shards import Shard
-from automator.daemon.webhooks import sign
+from automator.daemon.webhooks import PayloadError, parse_delivery, sign
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -64,23 +66,38 @@ class Forwarder:
         *,
         post: Post = _post,
         sleep: Callable[[float], None] = time.sleep,
+        directory: PeerImages | None = None,
     ) -> None:
         self.peers, self.secret, self.shard = tuple(peers), secret, shard
         self._post, self._sleep = post, sleep
+        self.directory = directory if directory is not None else PeerImages(secret)
+        self.passed_over = 0  # deliveries not sent: the peer's sources use none of the images
 
     def forward(self, kind: str, body: bytes, headers: Mapping[str, str]) -> threading.Thread:
-        """Send ``body`` (a ``kind`` webhook) on to every peer; returns the sending thread."""
+        """Send ``body`` (a ``kind`` webhook) on to each peer whose sources use one of the
+        images it names, or may (:mod:`.peers`); returns the sending thread."""
+        try:
+            images: frozenset[str] | None = parse_delivery(kind, body, headers).images
+        except PayloadError:
+            images = None  # the receiver took it, so it parses: to every peer all the same
         kept = {k: v for k, v in headers.items() if k.lower() in _KEPT}
         kept["X-Automator-Signature"] = sign(self.secret, body)
         kept["X-Automator-Forwarded"] = str(self.shard)
         thread = threading.Thread(
-            target=self._send_all, args=(kind, body, kept), name="forward", daemon=True
+            target=self._send_all, args=(kind, body, kept, images), name="forward", daemon=True
         )
         thread.start()
         return thread
 
-    def _send_all(self, kind: str, body: bytes, headers: Mapping[str, str]) -> None:
+    def _send_all(
+        self, kind: str, body: bytes, headers: Mapping[str, str], images: frozenset[str] | None
+    ) -> None:
         for peer in self.peers:
+            uses = self.directory.images(peer) if images is not None else None
+            if uses is not None and images is not None and not uses & images:
+                self.passed_over += 1
+                logger.debug("%s uses none of %s; not forwarded", peer, ", ".join(sorted(images)))
+                continue
             self.send(f"{peer}/webhook/{kind}", body, headers)
 
     def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:

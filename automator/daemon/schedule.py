@@ -109,6 +109,13 @@ class Schedule:
                 entry.due = min(entry.due, now)
         return names
 
+    def images(self) -> frozenset[str] | None:
+        """Every image the sources used at their last scan; None while one never finished."""
+        sets = [e.images for e in self._entries.values()]
+        if any(images is None for images in sets):
+            return None
+        return frozenset().union(*(images for images in sets if images is not None))
+
     def finish(
         self,
         name: str,

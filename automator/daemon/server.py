@@ -5,7 +5,9 @@ page ``/`` and its JSON ``/status`` (:mod:`.statuspage`), and webhooks.
 checked in this order: rate limit per sender address (429), body size (411, 413),
 secret or signature (401, 403), a replay of a delivery already taken (200, nothing
 rescanned), payload (400); then only the repositories it names are rescanned (202),
-and, when sharded, the delivery is forwarded to the other replicas (:mod:`.forward`).
+and, when sharded, the delivery is forwarded to the replicas that use the images
+(:mod:`.forward`). ``GET /peer/images`` tells a signed asker which images this replica's
+sources use (:mod:`.peers`).
 Plain ``http.server``: the traffic is a probe and a few webhooks. A webhook answered
 before its body was read is drained (at most ``LINGER_BYTES``, ``LINGER_SECONDS``)
 before the connection closes, so the sender gets the answer and not a reset.
@@ -18,13 +20,16 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from automator import metrics
+from automator.daemon import peers
 from automator.daemon.forward import FORWARDED, Forwarder
+from automator.daemon.shards import UNSHARDED, Shard
 from automator.daemon.status import SourceStatus, status_document
 from automator.daemon.statuspage import CONTENT_SECURITY_POLICY, render_page
 from automator.daemon.webhooks import (
@@ -89,8 +94,12 @@ class Server(ThreadingHTTPServer):
         status: StatusSource | None = None,
         owned: str = "",
         forwarder: Forwarder | None = None,
+        images: Callable[[], frozenset[str] | None] | None = None,
+        shard: Shard = UNSHARDED,
     ) -> None:
         super().__init__(address, _Handler)
+        self.images = images  # what this replica's sources use (None: not all scanned yet)
+        self.shard = shard
         self.forwarder = forwarder  # sends each direct delivery on to the other replicas
         self.owned = owned  # a line on /readyz: the sources this replica owns
         self.target = target
@@ -156,6 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, content_type)
         elif path in ("/", "/status") and self.server.status is not None:
             self._status(self.server.status, html=path == "/")
+        elif path == peers.PATH and self.server.images is not None and self.server.secret:
+            self._peer_images(self.server.images, self.server.secret)
         else:
             self._send(HTTPStatus.NOT_FOUND, "not found\n")
 
@@ -169,6 +180,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             text = json.dumps(status_document(sources, now), indent=1) + "\n"
             self._send(HTTPStatus.OK, text, "application/json", private)
+
+    def _peer_images(self, images: Callable[[], frozenset[str] | None], secret: Secret) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if not peers.request_ok(secret, headers, time.time()):
+            logger.warning(
+                "%s from %s: unsigned or stale; refused", peers.PATH, self.client_address[0]
+            )
+            self._send(HTTPStatus.FORBIDDEN, "sign the request with the webhook secret\n")
+            return
+        body, signature = peers.answer(secret, self.server.shard, images())
+        signed = ((peers.SIGNATURE, signature), ("Cache-Control", "no-store"))
+        self._send(HTTPStatus.OK, body, "application/json", signed)
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,24 +49,46 @@ class Clone:
         self.url = url
         self.display = display
         self._repo: pygit2.Repository | None = None
+        self._holder: int | None = None  # the thread inside run(), which may call run() again
 
     def run(self, operation: Callable[[pygit2.Repository], T]) -> T:
         """``operation`` on the clone, locked against other writers on this host (threads
-        or processes); on damage, once more on a fresh clone."""
+        or processes); on damage, once more on a fresh clone. Called again from inside an
+        operation (a history walk deepening the clone while a write renders), it runs at once."""
+        if self._holder == threading.get_ident() and self._repo is not None:
+            return operation(self._repo)
         with self._locked():
+            self._holder = threading.get_ident()
             try:
-                return operation(self._open())
-            except Damaged as exc:
-                damaged = str(exc)  # only the text: its frames hold the clone's objects open
-            self._set_aside(damaged)
-            try:
-                return operation(self._open())
-            except Damaged as again:
-                raise GitError(
-                    f"{self.display}: the fresh clone in {self.path} is damaged too ({again});"
-                    " check the disk under state_dir and the remote repository",
-                    transient=True,
-                ) from again
+                return self._run(operation)
+            except BaseException:
+                self._free()  # a failing source keeps no packs, maps or caches open
+                raise
+            finally:
+                self._holder = None
+
+    def _free(self) -> None:
+        """Free the libgit2 handle (open packs, maps, caches); the next operation opens it
+        again. pygit2's Repository is a reference cycle: dropping it frees nothing until the
+        garbage collector runs."""
+        if self._repo is not None:
+            self._repo.free()
+            self._repo = None
+
+    def _run(self, operation: Callable[[pygit2.Repository], T]) -> T:
+        try:
+            return operation(self._open())
+        except Damaged as exc:
+            damaged = str(exc)  # only the text: its frames hold the clone's objects open
+        self._set_aside(damaged)
+        try:
+            return operation(self._open())
+        except Damaged as again:
+            raise GitError(
+                f"{self.display}: the fresh clone in {self.path} is damaged too ({again});"
+                " check the disk under state_dir and the remote repository",
+                transient=True,
+            ) from again
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -136,11 +159,17 @@ def check_refs(repo: pygit2.Repository) -> None:
     try:
         # a fresh handle: libgit2 remembers a packed-refs file it failed to read as empty
         fresh = pygit2.Repository(repo.path)
-        targets = [fresh.references[name].resolve().target for name in fresh.references]
     except (pygit2.GitError, KeyError, ValueError) as exc:
         raise Damaged(describe(exc)) from exc
-    for target in targets:
-        verify(fresh, str(target))
+    try:
+        try:
+            targets = [fresh.references[name].resolve().target for name in fresh.references]
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            raise Damaged(describe(exc)) from exc
+        for target in targets:
+            verify(fresh, str(target))
+    finally:
+        fresh.free()  # a reference cycle: its packs would stay mapped until a collection
 
 
 def verify(repo: pygit2.Repository, tip: str) -> None:

@@ -11,12 +11,15 @@ The remote's advertisement is the truth about which branches exist: a tracking r
 no longer lists is pruned, and the source branch is never created by a push (only our
 pull-request branches are). The clone is a cache (:mod:`.clone`): when it is damaged
 it is set aside and cloned again. Every network call has a whole-call deadline
-(:mod:`.deadline`). One class a little over 300 lines: the fetch, the push, its
-retries and what counts as a race or a refusal read best in one place.
+(:mod:`.deadline`). A clone may be shallow, and is deepened when a history walk needs
+more (:mod:`.history`). One class of about 400 lines: the fetch (its depth and its
+deepening), the push, its retries and what counts as a race or a refusal read best in
+one place.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -49,6 +52,7 @@ BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 SERVER_TIMEOUT_S = 30.0
 PUSH_REF = "refs/automator/push/"
+UNSHALLOW = 2147483647  # libgit2's GIT_FETCH_DEPTH_UNSHALLOW: fetch what a shallow clone lacks
 
 
 class _LostRace(Exception):
@@ -61,8 +65,13 @@ class GitRepo:
     ``auth`` carries credentials and trust; a password written in ``url`` is moved
     into it and never stored. ``timeout_s`` bounds every network wait (libgit2
     keeps it per process: the last GitRepo to connect sets it); ``deadline_s``
-    bounds each whole fetch, push or listing (:mod:`.deadline`). ``shallow``
-    fetches only the tip (not over the local transport, which cannot).
+    bounds each whole fetch, push or listing (:mod:`.deadline`). ``depth`` (0: all)
+    makes the first fetch of a fresh clone shallow, that many commits deep, and a
+    shallow clone stays that deep; a history walk that reaches its boundary before it
+    has its answer fetches the whole history (``Snapshot.deepen``), and the clone is
+    complete from then on. ``shallow`` is ``depth=1``, only the tip. Neither applies
+    over the local transport, which cannot fetch shallow; with neither, a shallow clone
+    left by an earlier setting is made complete.
     """
 
     def __init__(
@@ -74,6 +83,7 @@ class GitRepo:
         auth: GitAuth | None = None,
         timeout_s: float = SERVER_TIMEOUT_S,
         shallow: bool = False,
+        depth: int = 0,
         max_attempts: int = MAX_PUSH_ATTEMPTS,
         backoff_s: float = BACKOFF_SECONDS,
         deadline_s: float = DEADLINE_SECONDS,
@@ -83,7 +93,9 @@ class GitRepo:
         self.branch = branch
         self.auth = effective_auth(self.endpoint, auth)
         self.timeout_s = timeout_s
-        self.shallow = shallow and self.endpoint.scheme != "file"
+        local = self.endpoint.scheme == "file"
+        self.depth = 0 if local else (depth or (1 if shallow else 0))
+        self.shallow = self.depth == 1
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.deadline_s = deadline_s
@@ -127,7 +139,9 @@ class GitRepo:
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=tenacity.wait_random_exponential(self.backoff_s, BACKOFF_MAX_SECONDS),
             retry=tenacity.retry_if_exception_type(_LostRace),
-            before_sleep=self._log_retry,
+            # not a method of ours: tenacity's Retrying is a reference cycle, and it must
+            # not keep this repo (and its libgit2 handle) alive until the collector runs
+            before_sleep=functools.partial(_log_retry, self.display_url, self.max_attempts),
             reraise=True,
         )
 
@@ -216,7 +230,7 @@ class GitRepo:
                 remote.fetch(
                     [f"+{ref}:refs/remotes/origin/{self.branch}"],
                     callbacks=self._callbacks(),
-                    depth=1 if self.shallow else 0,
+                    depth=self._depth(repo),
                 )
         except (pygit2.GitError, OSError) as exc:
             check_refs(repo)  # local damage is no network trouble
@@ -240,7 +254,40 @@ class GitRepo:
         tip = heads[ref]
         verify(repo, tip)
         repo.references.create(f"refs/remotes/origin/{self.branch}", tip, force=True)
-        return Snapshot(repo, tip)
+        return Snapshot(repo, tip, deepen=self._deepen if repo.is_shallow else None)
+
+    def _depth(self, repo: pygit2.Repository) -> int:
+        """The depth of this fetch: ours for a fresh or still shallow clone, else all."""
+        if not self.depth:
+            return UNSHALLOW if repo.is_shallow else 0
+        fresh = not any(name.startswith("refs/remotes/") for name in repo.references)
+        return self.depth if fresh or repo.is_shallow else 0
+
+    def _deepen(self) -> bool:
+        """Fetch the whole history behind the shallow clone's boundary; False if that failed."""
+
+        def deepen(repo: pygit2.Repository) -> bool:
+            ref = f"refs/heads/{self.branch}"
+            with self._deadline("fetching the whole history"):
+                repo.remotes["origin"].fetch(
+                    [f"+{ref}:refs/remotes/origin/{self.branch}"],
+                    callbacks=self._callbacks(),
+                    depth=UNSHALLOW,
+                )
+            repo.free()  # its cached commits still lack the parents the boundary cut off
+            logger.info("%s: a history walk reached the shallow clone's end; fetched it all",
+                        self.display_url)  # fmt: skip
+            return True
+
+        try:
+            return self._clone.run(deepen)
+        except (pygit2.GitError, OSError, GitError) as exc:
+            logger.warning(
+                "%s: fetching the whole history failed (%s); history read so far is used",
+                self.display_url,
+                scrub(str(exc), self.auth),
+            )
+            return False
 
     def _commit_and_push(
         self,
@@ -357,15 +404,16 @@ class GitRepo:
         known_hosts = TRUST.prepare(self.auth, self.timeout_s)
         return Callbacks(self.endpoint, self.auth, known_hosts)
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        lost = state.outcome.exception() if state.outcome else None
-        logger.info(
-            "%s: push lost (%s); retrying on the new tip (attempt %d of %d)",
-            self.display_url,
-            lost,
-            state.attempt_number + 1,
-            self.max_attempts,
-        )
+
+def _log_retry(display: str, attempts: int, state: tenacity.RetryCallState) -> None:
+    lost = state.outcome.exception() if state.outcome else None
+    logger.info(
+        "%s: push lost (%s); retrying on the new tip (attempt %d of %d)",
+        display,
+        lost,
+        state.attempt_number + 1,
+        attempts,
+    )
 
 
 def _hook_output(lines: list[str]) -> str:

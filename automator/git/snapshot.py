@@ -52,6 +52,9 @@ class Snapshot:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     _accept: Callable[[str], bool] | None = field(default=None, repr=False)
     _max_bytes: int | None = field(default=None, repr=False)
+    # a shallow clone's whole history, fetched when a history walk reaches its boundary;
+    # True once fetched (``automator.git.history``)
+    deepen: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
 
     def read(self, path: str) -> bytes:
         entry = self._object(self.commit_id).peel(pygit2.Tree)[path]

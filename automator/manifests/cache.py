@@ -85,6 +85,7 @@ class _Whole:
     tree_id: str
     result: ScanResult
     walk_skipped: tuple[tuple[str, str], ...]  # what the walk added to the tree's skipped
+    files: tuple[tuple[str, str, str], ...] = ()  # the per-file entries this scan used
 
 
 class _Bounded(Generic[K, V]):
@@ -112,6 +113,14 @@ class _Bounded(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def pop(self, key: K) -> V | None:
+        with self._lock:
+            return self._items.pop(key, None)
+
+    def list_keys(self) -> list[K]:
+        with self._lock:
+            return list(self._items)
+
 
 class ScanCache:
     """The three maps; shared by every source and worker of one process."""
@@ -131,6 +140,16 @@ class ScanCache:
                 self._manifests = {}
             known = self._manifests[path] = is_manifest_path(path)
         return known
+
+    def forget(self, remote: str | None) -> int:
+        """Drop the whole scans of the sources at ``remote``, and the per-file entries they
+        used (a failing source holds no Sites until it succeeds again); blob facts, a few
+        bytes each and shared by content, stay. Returns how many entries were dropped."""
+        dropped = 0
+        for key in self.scans.list_keys():
+            if key[1] == remote and (whole := self.scans.pop(key)) is not None:
+                dropped += 1 + sum(self.files.pop(k) is not None for k in whole.files)
+        return dropped
 
 
 def scan_tree(
@@ -175,8 +194,8 @@ def scan_tree(
             for root in roots
             if not any(_under(p, [root]) for p in seen)
         )
-    result = _scan(blob, cache, listed, inside, roots, remote, rules, max_bytes, read)
-    cache.scans.put(key, _Whole(tree_id, result, tuple(tree.skipped[before:])))
+    result, files = _scan(blob, cache, listed, inside, roots, remote, rules, max_bytes, read)
+    cache.scans.put(key, _Whole(tree_id, result, tuple(tree.skipped[before:]), files))
     return result
 
 
@@ -227,7 +246,8 @@ def _scan(
     rules: Sequence[Rule],
     max_bytes: int,
     read: Callable[[str], bytes | None],
-) -> ScanResult:
+) -> tuple[ScanResult, tuple[tuple[str, str, str], ...]]:
+    """The scan, and the keys of the per-file entries it used."""
     outside = [f for f in listed if roots and not _under(f[0], roots)]
     flux_files = [(p, b) for p, b, facts in outside if facts.size >= 0 and facts.flags & _FLUX]
     special = [(p, b) for p, b, f in inside if _flux_file(f)]
@@ -267,7 +287,8 @@ def _scan(
         sites.extend(scan.sites)
         late.extend(scan.skipped)
     late.extend(fresh[""].skipped if "" in fresh else ())
-    return ScanResult(tuple(sites), (*early, *late), scanned, result.files_parsed)
+    keys = tuple((path, blobs[path], context) for path in found if path not in specials)
+    return ScanResult(tuple(sites), (*early, *late), scanned, result.files_parsed), keys
 
 
 def _by_file(result: ScanResult, files: Mapping[str, object]) -> dict[str, _FileScan]:
