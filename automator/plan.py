@@ -9,8 +9,9 @@ decides; the write stage applies (``automator.write``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 import policies
@@ -63,6 +64,16 @@ class Charts(Protocol):
         """Every version of ``source``'s chart, or the error that kept it from being read."""
 
 
+class FirstSeen(Protocol):
+    """When automator first saw tags, for ``age-from=first-seen`` (``automator.firstseen``)."""
+
+    def seen(self, image: ImageRef) -> Mapping[str, datetime]:
+        """When each recorded tag of ``image``'s repository was first seen."""
+
+    def note(self, image: ImageRef, tags: Sequence[str]) -> None:
+        """``tags`` would be taken were age no matter: the ones to record."""
+
+
 def build_plan(
     sites: Sequence[Site],
     catalog: Catalog,
@@ -70,9 +81,15 @@ def build_plan(
     skipped: Sequence[Skip] = (),
     signatures: Signatures | None = None,
     charts: Charts | None = None,
+    first_seen: FirstSeen | None = None,
+    now: datetime | None = None,
+    age_from: str = "build",
 ) -> Plan:
     """Decide a Change for every Site whose policy picks another tag.
 
+    ``min-age`` is measured at ``now`` (default: the clock), from build times or, for
+    ``age-from=first-seen`` (``age_from``: the default for policies that do not say),
+    from ``first_seen``; without it, every tag counts as seen now (too young).
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
     """
     changes: list[Change] = []
@@ -84,7 +101,7 @@ def build_plan(
         elif site.chart:
             outcome = decide_chart(site, charts)
         else:
-            outcome = decide(site, catalog, signatures)
+            outcome = decide(site, catalog, signatures, first_seen, now=now, age_from=age_from)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is None:
@@ -98,7 +115,13 @@ def build_plan(
 
 
 def decide(
-    site: Site, catalog: Catalog, signatures: Signatures | None = None
+    site: Site,
+    catalog: Catalog,
+    signatures: Signatures | None = None,
+    first_seen: FirstSeen | None = None,
+    *,
+    now: datetime | None = None,
+    age_from: str = "build",
 ) -> Change | Skip | None:
     """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
 
@@ -107,7 +130,9 @@ def decide(
     if site.hold is not None:
         return held(site, site.hold)
     try:
-        policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
+        policy = policies.parse_policy(
+            site.policy, flux_v1=site.origin == "flux-v1", age_from=age_from
+        )
     except policies.PolicyError as exc:
         return Skip(site.where, policy_problem(site.policy, exc), True)
     promo = site.promotion
@@ -147,12 +172,15 @@ def decide(
             " says why)",
         )
     gate = signatures.gate(site.image) if signatures and policy.verify else None
+    seen = _seen(site, policy, found, first_seen)
     try:
-        decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
+        decision = policies.select_tag(policy, found, current, now=now, verify=gate, seen=seen)
     except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
     chain = f"; promoted: {promo.chain()}" if promo is not None else ""
     if decision.tag is None:
+        young = [r for r in decision.refused if r.code == "too-young"] if seen is not None else []
+        chain += f"; {young[-1].tag}: {young[-1].reason}" if young else ""
         return Skip(site.where, f"{site.image.name}: {decision.reason}{chain}", decision.failed)
     verified = decision.digest if gate is not None else None
     digest = _digest(site, policy, decision.tag, catalog, verified)
@@ -169,6 +197,19 @@ def decide(
     if new == site.value:
         return None
     return Change(site, site.value, new, image, decision.reason + chain)
+
+
+def _seen(
+    site: Site,
+    policy: policies.Policy,
+    found: Sequence[policies.Candidate],
+    first_seen: FirstSeen | None,
+) -> Mapping[str, datetime] | None:
+    """For a first-seen ``min-age``: the recorded times, after noting the tags to record."""
+    if policy.min_age is None or policy.age_from != "first-seen" or first_seen is None:
+        return None
+    first_seen.note(site.image, policies.awaiting_age(policy, found, site.image.tag))
+    return first_seen.seen(site.image)
 
 
 def held(site: Site, hold: Hold) -> Skip:

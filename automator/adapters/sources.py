@@ -8,7 +8,9 @@ from pathlib import Path
 from automator.adapters._secrets import read_secret
 from automator.config import Config, Source
 from automator.engine import SourceSettings
-from automator.git import GitAuth, GitRepo
+from automator.firstseen import FILE, REF_PREFIX, FirstSeenStore
+from automator.git import GitAuth, GitRepo, Identity
+from automator.git.sideref import SideRef
 from automator.manifests.rules import Rule
 from automator.write import Repository
 
@@ -53,6 +55,22 @@ def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], 
         return open_repo(entry, state_dir, index, branch=source.branch)
 
     return repo
+
+
+def first_seen_stores(
+    config: Config, state_dir: Path
+) -> Callable[[SourceSettings], FirstSeenStore]:
+    """Each source's first-seen record, on ``refs/automator/first-seen/<source>`` of its
+    remote, written as automator's commit author; credentials read at each call."""
+    by_name = {s.name: (index, s) for index, s in enumerate(config.sources)}
+    author = Identity.parse(config.write.commit.author)
+
+    def store(source: SourceSettings) -> FirstSeenStore:
+        index, entry = by_name[source.name]
+        repo = open_repo(entry, state_dir, index)
+        return FirstSeenStore(SideRef(repo, REF_PREFIX + source.name, FILE), author)
+
+    return store
 
 
 def git_auth(source: Source, index: int = 0) -> GitAuth | None:
