@@ -10,7 +10,7 @@ decides; the write stage applies (``automator.write``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -174,13 +174,15 @@ def decide(
     gate = signatures.gate(site.image) if signatures and policy.verify else None
     seen = _seen(site, policy, found, first_seen)
     try:
-        decision = policies.select_tag(policy, found, current, now=now, verify=gate, seen=seen)
+        decision = policies.select_tag(
+            policy, found, current, now=now, verify=gate, seen=seen.times if seen else None
+        )
     except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
     chain = f"; promoted: {promo.chain()}" if promo is not None else ""
+    if seen is not None and decision.tag in (None, current) and (wait := _waits(decision, seen)):
+        return Skip(site.where, f"{site.image.name}: {wait.tag} waits: {wait.reason}{chain}")
     if decision.tag is None:
-        young = [r for r in decision.refused if r.code == "too-young"] if seen is not None else []
-        chain += f"; {young[-1].tag}: {young[-1].reason}" if young else ""
         return Skip(site.where, f"{site.image.name}: {decision.reason}{chain}", decision.failed)
     verified = decision.digest if gate is not None else None
     digest = _digest(site, policy, decision.tag, catalog, verified)
@@ -199,17 +201,34 @@ def decide(
     return Change(site, site.value, new, image, decision.reason + chain)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    times: Mapping[str, datetime]  # when each recorded tag was first seen
+    awaiting: tuple[str, ...]  # the tags that would be eligible were age no matter, best first
+
+
 def _seen(
     site: Site,
     policy: policies.Policy,
     found: Sequence[policies.Candidate],
     first_seen: FirstSeen | None,
-) -> Mapping[str, datetime] | None:
-    """For a first-seen ``min-age``: the recorded times, after noting the tags to record."""
-    if policy.min_age is None or policy.age_from != "first-seen" or first_seen is None:
+) -> _Seen | None:
+    """For a first-seen ``min-age``: the recorded times, after noting the tags to record.
+
+    Without a record (``first_seen`` None) every tag counts as seen now: too young."""
+    if policy.min_age is None or policy.age_from != "first-seen":
         return None
-    first_seen.note(site.image, policies.awaiting_age(policy, found, site.image.tag))
-    return first_seen.seen(site.image)
+    awaiting = policies.awaiting_age(policy, found, site.image.tag)
+    if first_seen is None:
+        return _Seen({}, awaiting)
+    first_seen.note(site.image, awaiting)
+    return _Seen(first_seen.seen(site.image), awaiting)
+
+
+def _waits(decision: policies.Decision, seen: _Seen) -> policies.Refusal | None:
+    """The best tag that would have been taken but is too young since first seen."""
+    young = {r.tag: r for r in decision.refused if r.code == "too-young"}
+    return next((young[tag] for tag in seen.awaiting if tag in young), None)
 
 
 def held(site: Site, hold: Hold) -> Skip:

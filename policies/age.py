@@ -47,17 +47,28 @@ def _first_seen(
         return None
     first = None if seen is None else seen.get(tag)
     if first is None:
-        why = f"not recorded as seen by automator before now, younger than min-age {min_age}"
+        why = f"not recorded as seen by automator before now, younger than min-age {span(min_age)}"
         return refusal(tag, "too-young", why)
     age = utc(now) - utc(first)
     if age >= min_age:
         return None
-    return refusal(tag, "too-young", f"{seen_phrase(first, now)}, younger than min-age {min_age}")
+    why = f"{seen_phrase(first, now)}, younger than min-age {span(min_age)}"
+    return refusal(tag, "too-young", why)
 
 
 def seen_phrase(first: datetime, now: datetime) -> str:
     """``first seen 2026-12-01T10:00Z by automator, 26 h ago``."""
     return f"first seen {utc(first):%Y-%m-%dT%H:%MZ} by automator, {ago(utc(now) - utc(first))}"
+
+
+def span(duration: timedelta) -> str:
+    """A duration as a policy writes it: ``24h``, ``1h30m``, ``7d``."""
+    seconds, out = int(duration.total_seconds()), ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not out):
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out
 
 
 def ago(age: timedelta) -> str:

@@ -217,14 +217,15 @@ def awaiting_age(
     policy: Policy, candidates: Iterable[Candidate | str], current: str | None
 ) -> tuple[str, ...]:
     """The tags whose first-seen time a ``min-age`` policy needs: those that would be eligible
-    (filter, range, ordering, not below ``current``) were age no matter; ``current`` excluded.
+    (filter, range, ordering, not below ``current``) were age no matter, the one that would
+    win first, then the others sorted; ``current`` excluded.
     """
     if policy.min_age is None or policy.kind == "digest":
         return ()
     free = select_tag(replace(policy, min_age=None, verify=None), candidates, current)
-    tags = {r.tag for r in free.refused if r.code == "not-newest"}
-    tags |= {free.tag} if free.tag is not None else set()
-    return tuple(sorted(tags - {current}))
+    rest = sorted({r.tag for r in free.refused if r.code == "not-newest"} - {current})
+    best = [free.tag] if free.tag is not None and free.tag != current else []
+    return (*best, *rest)
 
 
 def admitter(policy: Policy) -> Callable[[str], bool]:

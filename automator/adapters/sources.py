@@ -67,7 +67,8 @@ def first_seen_stores(
 
     def store(source: SourceSettings) -> FirstSeenStore:
         index, entry = by_name[source.name]
-        repo = open_repo(entry, state_dir, index)
+        # a clone of its own: read while the branch's clone is locked for a write, and small
+        repo = open_repo(entry, state_dir / "first-seen", index)
         return FirstSeenStore(SideRef(repo, REF_PREFIX + source.name, FILE), author)
 
     return store
