@@ -94,36 +94,35 @@ class FirstSeenStore:
         what the ref holds afterwards. Never raises: a failed write is one warning."""
         wanted = {repo: tuple(tags) for repo, tags in candidates.items()}
         used = tuple(in_use)
-        base = recorded
+        held, mine = recorded, dict[Key, datetime]()  # what the ref holds; what we would write
         for _ in range(self.max_writes):
-            if base.problem is not None:
-                return base
-            times = updated(base.times, wanted, used, now)
-            if times == dict(base.times):
-                return base
-            added = len(times.keys() - base.times.keys())
-            dropped = len(base.times.keys() - times.keys())
+            if held.problem is not None:
+                return held
+            times = updated(merge_earliest(held.times, mine), wanted, used, now)
+            if times == dict(held.times):
+                return held
+            added = len(times.keys() - held.times.keys())
+            dropped = len(held.times.keys() - times.keys())
             message = f"automator: first seen, {added} tags added, {dropped} dropped"
             try:
                 commit = self.side.write(
-                    render_record(times).encode(), base.commit, message, self.author
+                    render_record(times).encode(), held.commit, message, self.author
                 )
             except Stale as lost:
                 self.rejected += 1
                 logger.info("%s: another replica wrote first (%s); merging", self.side.where, lost)
-                fresh = self.read()
-                base = Recorded(merge_earliest(fresh.times, times), fresh.commit, fresh.problem)
+                held, mine = self.read(), times
                 continue
             except GitError as exc:
                 logger.warning("first-seen record not written: %s", exc)
-                return base
+                return held
             return Recorded(times, commit)
         logger.warning(
             "%s: first-seen record not written: %d writers won in a row; the next cycle retries",
             self.side.where,
             self.max_writes,
         )
-        return base
+        return held
 
     def _problem(self, text: str, *, error: bool = False) -> Recorded:
         (logger.error if error else logger.warning)("%s", text)

@@ -74,7 +74,9 @@ class Fleet:
         self.config: Config = parse_config(self.config_dict)
         self.stores: list[FirstSeenStore] = []
 
-    def engine(self, state: str, clock: Clock, side: Callable[[object], object] | None = None):
+    def engine(
+        self, state: str, clock: Clock, side: Callable[[object], object] | None = None
+    ) -> Engine:
         """An engine with a state dir of its own; ``side`` wraps its record's ref (a seam)."""
         built = adapters.engine(self.config, self.tmp_path / state, now=clock).adapters
         stores = built.first_seen
