@@ -30,6 +30,7 @@ from automator.adapters.registries import registry_client, registry_hosts, regis
 from automator.adapters.signatures import signature_gate
 from automator.adapters.sources import (
     first_seen_stores,
+    first_seen_times,
     git_auth,
     open_repo,
     repositories,
@@ -54,6 +55,7 @@ __all__ = [
     "daemon_settings",
     "engine",
     "first_seen_stores",
+    "first_seen_times",
     "forge_factory",
     "git_auth",
     "notifier",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
@@ -72,6 +73,19 @@ def first_seen_stores(
         return FirstSeenStore(SideRef(repo, REF_PREFIX + source.name, FILE), author)
 
     return store
+
+
+def first_seen_times(config: Config, state_dir: Path, repository: str) -> dict[str, datetime]:
+    """When automator first saw each tag of ``repository``, by any source's record (the
+    earliest); read only (``explain``). A record that cannot be read is one warning."""
+    stores = first_seen_stores(config, state_dir)
+    times: dict[str, datetime] = {}
+    for entry in config.sources:
+        recorded = stores(source_settings(entry)).read()
+        for (repo, tag), when in recorded.times.items():
+            if repo == repository:
+                times[tag] = min(when, times.get(tag, when))
+    return times
 
 
 def git_auth(source: Source, index: int = 0) -> GitAuth | None:

@@ -145,7 +145,7 @@ def test_a_tag_first_seen_now_waits_a_day_and_a_fresh_state_dir_remembers(fleet:
     )
 
 
-def test_plan_reads_the_record_and_never_writes(fleet: Fleet) -> None:
+def test_plan_and_explain_read_the_record_and_never_write(fleet: Fleet) -> None:
     fleet.engine("state-a", Clock(T0)).reconcile("fleet")
     record = fleet.record()
     path = fleet.tmp_path / "automator.yaml"
@@ -158,6 +158,15 @@ def test_plan_reads_the_record_and_never_writes(fleet: Fleet) -> None:
     [site] = source["sites"]
     assert site["status"] == "skipped"
     assert f"1.4.3 waits: first seen {T0:%Y-%m-%dT%H:%MZ} by automator" in site["reason"]
+
+    args = ("explain", f"{fleet.image}:1.4.2", "--policy", POLICY, "--config", str(path))
+    explained = automator(*args, cwd=fleet.tmp_path)
+    assert explained.returncode == 0, explained.stderr
+    assert f"\n1.4.3: first seen {T0:%Y-%m-%dT%H:%MZ} by automator, " in explained.stdout
+    assert "1.5.0: first seen" not in explained.stdout, "out of range: never recorded"
+    bare = automator(*args[:4], "--insecure", cwd=fleet.tmp_path).stdout
+    assert "no --config: no first-seen record is read, so every tag counts as seen now" in bare
+    assert "1.4.3: not yet seen by automator (too young)" in bare
     assert fleet.record() == record
 
 
