@@ -4,7 +4,11 @@
 answer into a Change, or a Skip with its reason. What registries hold reaches it
 through a ``Catalog`` (the seam: the engine passes one backed by the registry
 client, tests pass a table), so the decisions themselves do no I/O. The plan
-decides; the write stage applies (``automator.write``).
+decides; the write stage applies (``automator.write``). When tags were first seen
+(``age-from=first-seen``) reaches it through the ``FirstSeen`` seam the same way.
+
+A little over 300 lines: images, chart versions and the first-seen age are decided
+here side by side, as they share the Skip and Change wording.
 """
 
 from __future__ import annotations
@@ -247,6 +251,9 @@ def decide_chart(site: Site, charts: Charts | None) -> Change | Skip | None:
         return Skip(site.where, policy_problem(site.policy, exc), True)
     if policy.kind == "digest" or policy.pin_digest or policy.verify or policy.platform:
         why = "digest:, pin-digest, verify= and platform= are for images, not chart versions"
+        return Skip(site.where, f"{site.image.name}: {why}", True)
+    if policy.min_age is not None and policy.age_from == "first-seen":  # never recorded
+        why = "age-from=first-seen is for images; a chart version's min-age counts from its build"
         return Skip(site.where, f"{site.image.name}: {why}", True)
     found = charts.candidates(site.chart) if charts is not None else None
     if found is None:
