@@ -341,8 +341,8 @@ class Engine:
             )  # fmt: skip
         try:
             written = self._writer(source, repo).write(planner, cancel=cancel)
-        finally:  # what was seen was seen, whatever became of the write
-            if cycle is not None:
+        finally:  # what was seen was seen, whatever became of the write (unless stopping)
+            if cycle is not None and not (cancel is not None and cancel.is_set()):
                 cycle.save()
         return Outcome(
             name,

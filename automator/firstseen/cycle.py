@@ -63,7 +63,7 @@ def first_seen_repositories(sites: Iterable[Site], age_from: str = "build") -> f
     """The repositories of ``sites`` whose policy measures ``min-age`` from first sight."""
     found = set()
     for site in sites:
-        if site.chart is not None:
+        if site.chart is not None or "min-age" not in site.policy:  # most: no parse needed
             continue
         try:
             policy = policies.parse_policy(
