@@ -262,6 +262,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     (rule <name>), (imagepolicy), (flux-v1). Mistakes (a policy that does not parse,
     an annotation on the pod template or naming no container, a marker that governs
     no image) are one line each on stderr, with what to do; then check exits 1.
+    In pull-request mode the versions closed pull requests declined are listed too,
+    read from the forge without writing (or a line says they could not be).
 
     \b
     Example:
@@ -274,6 +276,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     for source in engine.sources:
         result = engine.scan(source.name)
         for line in check_report(_unlisted_skipped(result, hosts)):
+            click.echo(f"{source.name}: {line}")
+        for line in engine.declined(source.name):
             click.echo(f"{source.name}: {line}")
         for line in check_errors(result):
             click.echo(f"automator: error: {source.name}: {line}", err=True)

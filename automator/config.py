@@ -91,6 +91,9 @@ class Source(_Model):
     Each automation on ``branch`` says where to read (``update.path``), which ImagePolicies
     to write (``policySelector``), where to push and how to commit. Default: unset.
     Example: ``follow: ImageUpdateAutomation``."""
+    dashboard: bool | None = None
+    """Keep a status issue (dashboard) for this source (true) or not (false), whatever
+    ``write.dashboard`` says. Default: ``write.dashboard``."""
 
     @field_validator("paths")
     @classmethod
@@ -182,6 +185,15 @@ class Write(_Model):
     """Author, message and signing of the commits."""
     forge: Forge | None = None
     """Where pull requests are opened; required by mode pull-request."""
+    dashboard: bool = False
+    """Keep one status issue (dashboard) per source on ``write.forge``, edited in place:
+    every Site, pending updates with their pull requests, declined versions, holds,
+    promotions in soak, errors and skips. Any mode but dry-run; needs ``write.forge``.
+    Close the issue to stop it, reopen it to resume. Default false; ``sources[].dashboard``
+    overrides it per source."""
+    dashboard_title: str = Field(default="automator dashboard: {source}", min_length=1)
+    """The dashboard issue's title; ``{source}`` stands for the source's name.
+    Default ``automator dashboard: {source}``."""
 
     @model_validator(mode="after")
     def _forge_for_pull_requests(self) -> Write:
@@ -364,6 +376,11 @@ class Rule(_Model):
     """``metadata.namespace`` values; a manifest without one matches only an empty list."""
     containers: list[str] = Field(default_factory=list)
     """Container name globs, e.g. ``[api, "*-sidecar"]``."""
+    charts: list[str] = Field(default_factory=list)
+    """Chart globs: the rule governs chart versions (HelmRelease, OCIRepository, Argo CD Helm
+    sources, helmCharts, Chart.yaml dependencies) instead of containers. Matched against the
+    chart's name, its location and its URL: ``[web]``, ``[charts.example.com/**]``,
+    ``["oci://ghcr.io/acme/charts/*"]`` (docs/charts.md)."""
     policy: str
     """The policy, as in an annotation (``semver:^1``), or ``off`` to leave what matches alone
     (an exception written before a broader rule). Required unless ``hold`` is set."""
@@ -504,6 +521,20 @@ class Config(_Model):
     def _listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @model_validator(mode="after")
+    def _forge_for_dashboards(self) -> Config:
+        wanted = [s.name for s in self.sources if self.dashboard_for(s)]
+        if wanted and self.write.forge is None:
+            raise ValueError(
+                f"the dashboard of source {wanted[0]} needs write.forge (kind, repository,"
+                " token_env); add it, or set write.dashboard: false"
+            )
+        return self
+
+    def dashboard_for(self, source: Source) -> bool:
+        """Whether ``source`` keeps a dashboard issue (its own setting, else write's)."""
+        return self.write.dashboard if source.dashboard is None else source.dashboard
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -31,6 +31,8 @@ from automator.errors import AutomatorError, ForgeError
 from automator.firstseen import FirstSeenCycle, FirstSeenStore, first_seen_repositories
 from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
+from automator.forges.declined import Declined
+from automator.forges.grouping import BRANCH_PREFIX
 from automator.git import Signer, Snapshot
 from automator.manifests import (
     FluxObjects,
@@ -46,15 +48,24 @@ from automator.plan import Charts, Signatures, build_plan
 from automator.promotion import promotions
 from automator.rollbacks import rollback_holds
 from automator.write import (
+    ChartLabels,
     CommitSettings,
+    Dashboard,
     GroupResult,
     PullRequestSettings,
     PullRequestWriter,
     PushWriter,
     Repository,
     Writer,
+    dashboard_body,
     read_or_none,
     splice,
+)
+from automator.write.declined import (
+    NOT_CONSULTED,
+    apply_declined,
+    declined_lines,
+    read_declined,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,6 +84,7 @@ class SourceSettings:
     rules: tuple[Rule, ...] = ()  # automator.yaml's rules, in order: the first match wins
     follow: str | None = None  # "ImageUpdateAutomation": the repo's automations say the rest
     author_email: str = ""  # automator's commits: a person's rollback of one holds the Site
+    dashboard: str | None = None  # the title of its status issue (dashboard); None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,8 @@ class Adapters:
     first_seen: Callable[[SourceSettings], FirstSeenStore] | None = None  # the record's ref
     now: Callable[[], datetime] = lambda: datetime.now(UTC)  # min-age and first-seen times
     min_age_from: str = "build"  # what min-age counts from when a policy does not say
+    chart_labels: ChartLabels | None = None  # a chart update's links, for pull requests
+    dashboard: Callable[[SourceSettings], Dashboard] | None = None  # its status issue
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +331,10 @@ class Engine:
         """
         source = self._by_name[name]
         if source.follow:
-            return self._follow(source, dry_run=dry_run, cancel=cancel)
+            outcome = self._follow(source, dry_run=dry_run, cancel=cancel)
+            if not (dry_run or self.adapters.write.mode == "dry-run"):
+                self._dashboard(source, outcome)
+            return outcome
         repo = self.adapters.repo(source)
         now = self.adapters.now()
         seen = self.adapters.first_seen
@@ -334,7 +351,7 @@ class Engine:
         )
         if dry_run or self.adapters.write.mode == "dry-run":  # plan: reads the record, never writes
             snapshot = repo.fetch()
-            plan = splice(planner(snapshot), snapshot.read)
+            plan = splice(self._without_declined(source, repo, planner(snapshot)), snapshot.read)
             return Outcome(
                 name, plan, snapshot=snapshot, images=planner.images,
                 files_parsed=planner.files_parsed,
@@ -344,7 +361,7 @@ class Engine:
         finally:  # what was seen was seen, whatever became of the write (unless stopping)
             if cycle is not None and not (cancel is not None and cancel.is_set()):
                 cycle.save()
-        return Outcome(
+        outcome = Outcome(
             name,
             written.plan,
             commit=written.commit,
@@ -353,6 +370,54 @@ class Engine:
             pull_requests=written.pull_requests,
             files_parsed=planner.files_parsed,
         )
+        self._dashboard(source, outcome)
+        return outcome
+
+    def declined(self, name: str) -> list[str]:
+        """``check``: the versions closed pull requests declined, read-only, in ``run``'s
+        words; or why they were not consulted. Empty unless the source writes pull requests."""
+        source = self._by_name[name]
+        if self.adapters.forge is None or source.follow:
+            return []
+        repo = self.adapters.repo(source)
+        try:
+            found = self._read_declined(source, repo)
+        except AutomatorError as exc:
+            return [f"{NOT_CONSULTED}: {exc}"]
+        return declined_lines(found)
+
+    def _without_declined(self, source: SourceSettings, repo: Repository, plan: Plan) -> Plan:
+        """``plan`` without what people declined (``plan``, read-only), or with a note
+        saying the forge could not be asked."""
+        if self.adapters.forge is None or source.follow:
+            return plan
+        try:
+            found = self._read_declined(source, repo)
+        except AutomatorError as exc:
+            note = Skip(source.name, f"{NOT_CONSULTED}: {exc}")
+            return replace(plan, skipped=(*plan.skipped, note))
+        return apply_declined(plan, found, self.adapters.write.pulls.group)
+
+    def _read_declined(
+        self, source: SourceSettings, repo: Repository
+    ) -> dict[str, tuple[Declined, ...]]:
+        assert self.adapters.forge is not None
+        forge = self.adapters.forge()
+        branches = repo.remote_branches(BRANCH_PREFIX)
+        return read_declined(forge, repo.branch, branches, source.name)
+
+    def _dashboard(self, source: SourceSettings, outcome: Outcome) -> None:
+        """Bring the source's status issue in line with ``outcome``; a view, so a failure
+        is logged and the reconcile stands."""
+        if source.dashboard is None or self.adapters.dashboard is None:
+            return
+        group = self.adapters.write.pulls.group
+        plan, pulls = outcome.plan, outcome.pull_requests
+        body = dashboard_body(source.name, plan, pulls, group, outcome.commit)
+        try:
+            self.adapters.dashboard(source).sync(body)
+        except AutomatorError as exc:
+            logger.warning("%s: dashboard not updated: %s", source.name, exc)
 
     def reconcile_all(
         self, *, dry_run: bool = False, report: Callable[[Outcome], None] | None = None
@@ -435,4 +500,5 @@ class Engine:
             settings.pulls,
             signer=self.adapters.signer,
             oci_labels=self.adapters.catalog.labels,
+            chart_labels=self.adapters.chart_labels,
         )

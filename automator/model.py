@@ -110,6 +110,7 @@ class Site:
     create: NewEntry | None = None  # no scalar yet: the write stage adds this entry
     governed_by: str = ""  # the annotation key or "rule <name>" that gave the policy, if any
     chart: ChartSource | None = None  # a chart version: ``image`` only names it for messages
+    artifact: bool = False  # an OCI chart (or artifact): its links are its manifest's annotations
     lock: LockEntry | None = None  # a Chart.yaml dependency: its Chart.lock moves with it
     hold: Hold | None = None  # held where it is: no change is planned
     promotion: Promotion | None = None  # promote-from: the tag and soak of the Site it follows

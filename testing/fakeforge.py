@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from testing import fakeissues
+from testing.fakeissues import FakeIssue
 from testing.forgespec import Exchange
 
 Answer = tuple[int, Any, dict[str, str]]
@@ -59,11 +61,13 @@ class FakeForge:
         self.check = check
         self.examples = examples or {}
         self.prs: list[FakePR] = []
+        self.issues: list[FakeIssue] = []
         self.problems: list[str] = []
         self.log: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
         self._canned: list[Answer] = []
         self._barrier: threading.Barrier | None = None
+        self._issue_barrier: threading.Barrier | None = None
         self._router = {"github": _github, "gitlab": _gitlab}.get(kind, _gitea)
         self.prefix = {"github": "/api/v3", "gitlab": "/api/v4"}.get(kind, "/api/v1")
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -104,6 +108,14 @@ class FakeForge:
         """Let the next ``parties`` list calls answer only once all of them have arrived."""
         self._barrier = threading.Barrier(parties, timeout=10)
 
+    def hold_issue_lists(self, parties: int) -> None:
+        """Let the next ``parties`` issue list calls answer only once all have arrived."""
+        self._issue_barrier = threading.Barrier(parties, timeout=30)
+
+    def calls(self, method: str, suffix: str) -> int:
+        """Requests so far with ``method`` whose path ends with ``suffix``."""
+        return sum(1 for m, path, _ in self.log if m == method and path.endswith(suffix))
+
     def open_prs(self) -> list[FakePR]:
         return [pr for pr in self.prs if pr.state == "open"]
 
@@ -129,8 +141,14 @@ class FakeForge:
             barrier = self._barrier
             barrier.wait()
             self._barrier = None
+        issue_barrier = self._issue_barrier
+        if method == "GET" and issue_barrier is not None and path.endswith("/issues"):
+            issue_barrier.wait()
+            self._issue_barrier = None
         with self.lock:
-            return self._router(self, method, path.removeprefix(self.prefix), query, body)
+            rest = path.removeprefix(self.prefix)
+            issue = fakeissues.answer(self, method, rest, query, body)
+            return issue or self._router(self, method, rest, query, body)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         if self.kind == "github":

@@ -218,23 +218,36 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def push_chart(pusher: Pusher, repo: str, chart: Chart, workdir: Path) -> str:
-    """``helm push``: the chart as an OCI artifact with Helm's media types, tagged by version."""
+    """``helm push``: the chart as an OCI artifact with Helm's media types, tagged by version.
+
+    As Helm does (``pkg/registry``), the config is the chart's metadata as JSON and the
+    manifest's annotations carry its title, version, description, ``home`` (``.url``),
+    first source (``.source``) and the chart's own annotations.
+    """
     archive = package(chart, workdir).read_bytes()
-    config = json.dumps(
-        {"apiVersion": "v2", "name": chart.name, "version": chart.version,
-         "appVersion": chart.app_version, "type": "application"},
-        separators=(",", ":"),
-    ).encode()  # fmt: skip
+    meta: dict[str, object] = {"name": chart.name, "home": chart.home,
+                               "sources": list(chart.sources), "version": chart.version,
+                               "description": "A chart built by the tests",
+                               "annotations": chart.annotations, "apiVersion": "v2",
+                               "appVersion": chart.app_version, "type": "application"}  # fmt: skip
+    config = json.dumps({k: v for k, v in meta.items() if v}, separators=(",", ":")).encode()
     layers = [{"mediaType": HELM_CHART, "digest": pusher.push_blob(repo, archive),
                "size": len(archive)}]  # fmt: skip
+    annotations = dict(chart.annotations)
+    annotations |= {"org.opencontainers.image.description": "A chart built by the tests",
+                    "org.opencontainers.image.title": chart.name,
+                    "org.opencontainers.image.version": chart.version}  # fmt: skip
+    if chart.home:
+        annotations["org.opencontainers.image.url"] = chart.home
+    if chart.sources:
+        annotations["org.opencontainers.image.source"] = chart.sources[0]
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": HELM_CONFIG, "digest": pusher.push_blob(repo, config),
                    "size": len(config)},
         "layers": layers,
-        "annotations": {"org.opencontainers.image.title": chart.name,
-                        "org.opencontainers.image.version": chart.version},
+        "annotations": annotations,
     }  # fmt: skip
     body = json.dumps(manifest, separators=(",", ":")).encode()
     return pusher.push_manifest(repo, chart.version, body, OCI_MANIFEST)

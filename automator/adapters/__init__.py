@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from automator.adapters.charts import chart_catalog
+from automator.adapters.charts import chart_catalog, chart_links
 from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_settings
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
@@ -38,7 +38,14 @@ from automator.adapters.sources import (
     source_settings,
 )
 from automator.adapters.state import checked_state_dir
-from automator.adapters.writing import PUBLIC_API, forge_factory, signer, write_settings
+from automator.adapters.writing import (
+    PUBLIC_API,
+    dashboard_factory,
+    dashboard_title,
+    forge_factory,
+    signer,
+    write_settings,
+)
 from automator.catalog import Registry, RegistryCatalog
 from automator.config import Config
 from automator.daemon import Daemon, Reporter
@@ -91,10 +98,12 @@ def engine(
     ``now`` is the clock ``min-age`` and first-seen times read (default: the system's).
     """
     client = registry if registry is not None else registry_client(config, state_dir)
+    charts = chart_catalog(config, state_dir)
     return Engine(
         Adapters(
             sources=tuple(
-                source_settings(s, rules(config), _author(config)) for s in config.sources
+                source_settings(s, rules(config), _author(config), dashboard_title(config, s))
+                for s in config.sources
             ),
             repo=repositories(config, state_dir),
             catalog=RegistryCatalog(client, max_age=max_age),
@@ -102,11 +111,13 @@ def engine(
             signer=signer(config),
             forge=forge_factory(config),
             signatures=signature_gate(config, _store(client, config)),
-            charts=chart_catalog(config, state_dir),
+            charts=charts,
+            chart_labels=chart_links(charts, client),
             scan_cache=scan_cache,
             first_seen=first_seen_stores(config, state_dir),
             now=now or (lambda: datetime.now(UTC)),
             min_age_from=config.min_age_from,
+            dashboard=dashboard_factory(config, state_dir),
         )
     )
 
@@ -118,8 +129,9 @@ def _store(client: Registry, config: Config) -> RegistryClient:
 
 
 def scanner(config: Config, state_dir: Path) -> Engine:
-    """An engine that only scans (``automator check``): it reads no registry, forge or
-    signing secret, only what opening the sources' repositories needs."""
+    """An engine that only scans (``automator check``): it reads no registry or signing
+    secret, only what opening the sources' repositories needs, and, in pull-request mode,
+    the forge token to read which versions closed pull requests declined."""
     commit = CommitSettings(Identity.parse(config.write.commit.author))
     return Engine(
         Adapters(
@@ -128,7 +140,8 @@ def scanner(config: Config, state_dir: Path) -> Engine:
             ),
             repo=repositories(config, checked_state_dir(state_dir)),
             catalog=RegistryCatalog(RegistryClient([])),
-            write=WriteSettings("dry-run", commit),
+            write=WriteSettings("dry-run", commit, write_settings(config).pulls),
+            forge=forge_factory(config),
         )
     )
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
+from automator.catalog import Registry
 from automator.charts.catalog import ChartCatalog
+from automator.charts.links import ChartLinks
 from automator.charts.repository import Access, HelmRepositories
 from automator.config import Config
 from automator.errors import ChartError
 from automator.http import HttpClient, count_as
+from automator.registry import RegistryClient
+from automator.write import ChartLabels
 
 
 def chart_catalog(config: Config, state_dir: Path | None = None) -> ChartCatalog:
@@ -40,3 +44,10 @@ def chart_catalog(config: Config, state_dir: Path | None = None) -> ChartCatalog
     http = HttpClient(count=count_as("charts"))
     repositories = HelmRepositories(http, access, cache_dir=cache_dir)
     return ChartCatalog(repositories, allowed=lambda host: host in entries)
+
+
+def chart_links(charts: ChartCatalog, client: Registry) -> ChartLabels:
+    """The links of chart updates: from the indexes ``charts`` read, and from OCI charts'
+    manifest annotations through ``client`` (a real registry client; a fake gives none)."""
+    annotations = client.annotations if isinstance(client, RegistryClient) else None
+    return ChartLinks(charts, annotations).labels

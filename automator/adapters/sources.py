@@ -17,7 +17,10 @@ from automator.write import Repository
 
 
 def source_settings(
-    source: Source, rules: tuple[Rule, ...] = (), author_email: str = ""
+    source: Source,
+    rules: tuple[Rule, ...] = (),
+    author_email: str = "",
+    dashboard: str | None = None,
 ) -> SourceSettings:
     return SourceSettings(
         source.name,
@@ -27,6 +30,7 @@ def source_settings(
         rules,
         follow=source.follow,
         author_email=author_email,
+        dashboard=dashboard,
     )
 
 
@@ -42,6 +46,7 @@ def rules(config: Config) -> tuple[Rule, ...]:
             namespaces=tuple(entry.namespaces),
             containers=tuple(entry.containers),
             hold=(entry.hold or "").strip(),
+            charts=tuple(entry.charts),
         )
         for index, entry in enumerate(config.rules)
     )

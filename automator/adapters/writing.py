@@ -6,12 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
-from automator.config import Config
-from automator.engine import WriteSettings
+from automator.adapters.sources import open_repo
+from automator.config import Config, Source
+from automator.engine import SourceSettings, WriteSettings
 from automator.errors import ConfigError
-from automator.forges import Forge, make_forge
+from automator.forges import Forge, issues_of, make_forge
 from automator.git import GpgSigner, Identity, Signer, SshSigner
-from automator.write import CommitSettings, PullRequestSettings
+from automator.git.claims import SideRefs
+from automator.write import CommitSettings, Dashboard, PullRequestSettings
 
 PUBLIC_API = {
     "github": "https://api.github.com",
@@ -56,8 +58,40 @@ def signer(config: Config) -> Signer | None:
 
 def forge_factory(config: Config) -> Callable[[], Forge] | None:
     """Builds the forge named by ``write.forge``, its token read at each call."""
+    if config.write.mode != "pull-request":
+        return None
+    return _any_forge(config)
+
+
+def dashboard_title(config: Config, source: Source) -> str | None:
+    """The title of ``source``'s status issue, None when it keeps none."""
+    if not config.dashboard_for(source) or config.write.mode == "dry-run":
+        return None
+    return config.write.dashboard_title.replace("{source}", source.name)
+
+
+def dashboard_factory(
+    config: Config, state_dir: Path
+) -> Callable[[SourceSettings], Dashboard] | None:
+    """Builds a source's dashboard: the forge's issues (token read at each call) and the
+    config repo's side refs, which decide who may create it."""
+    forge = _any_forge(config)
+    if forge is None or not any(dashboard_title(config, s) for s in config.sources):
+        return None
+    entries = {s.name: (index, s) for index, s in enumerate(config.sources)}
+    author = Identity.parse(config.write.commit.author)
+
+    def dashboard(source: SourceSettings) -> Dashboard:
+        index, entry = entries[source.name]
+        refs = SideRefs(open_repo(entry, state_dir, index), author)
+        return Dashboard(source.name, source.dashboard or source.name, issues_of(forge()), refs)
+
+    return dashboard
+
+
+def _any_forge(config: Config) -> Callable[[], Forge] | None:
     settings = config.write.forge
-    if settings is None or config.write.mode != "pull-request":
+    if settings is None:
         return None
 
     def forge() -> Forge:

@@ -13,7 +13,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import policies
-from automator.charts.index import ChartVersion
+from automator.charts.index import ChartIndex, ChartVersion
 from automator.charts.repository import HelmRepositories, index_url
 from automator.errors import AutomatorError
 from automator.model import ChartSource
@@ -29,6 +29,7 @@ class ChartCatalog:
     ) -> None:
         self._repositories = repositories
         self._allowed = allowed  # other hosts archives may be on
+        self._indexes: dict[str, ChartIndex] = {}  # the last index read of each repository
 
     def candidates(self, source: ChartSource) -> Sequence[policies.Candidate] | AutomatorError:
         """Every listed version of ``source``'s chart, with its ``created`` time where known."""
@@ -36,6 +37,7 @@ class ChartCatalog:
             read = self._repositories.read(source.repo_url)
         except AutomatorError as exc:
             return exc
+        self._indexes[source.repo_url] = read.index
         if read.index.dropped and read.status == 200:
             logger.warning(
                 "%s: %d versions in index.yaml dropped (no version, or one with a newline or"
@@ -57,6 +59,12 @@ class ChartCatalog:
                 foreign[0][1][:80],
             )  # fmt: skip
         return kept
+
+    def version(self, source: ChartSource, version: str) -> ChartVersion | None:
+        """What the index last read for ``source`` says of ``version`` (no request is sent)."""
+        index = self._indexes.get(source.repo_url)
+        found = index.versions(source.name) if index is not None else ()
+        return next((v for v in found if v.version == version), None)
 
 
 def _archive_host(repo_url: str, version: ChartVersion) -> str:

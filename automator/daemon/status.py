@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from automator.engine import Outcome
 from automator.errors import AutomatorError
 from automator.logs import redact
-from automator.model import Change, Site
+from automator.model import Change, Site, Skip
 
 OPEN_PR_OUTCOMES = ("created", "updated", "unchanged")  # "closed" and "none": no open PR
 
@@ -68,6 +68,30 @@ class PullRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldRow:
+    """A Site a person's decision keeps where it is: a hold, a rollback or a declined PR."""
+
+    where: str
+    image: str
+    kind: str  # hold, rollback, declined
+    reason: str  # in the person's words, or the version declined
+    by: str  # where it was decided: an annotation, a marker, a rule, a commit
+    url: str | None = None  # the closed pull request of a declined version
+
+
+@dataclass(frozen=True, slots=True)
+class SoakRow:
+    """A ``promote-from`` Site waiting for its source's tag to soak."""
+
+    where: str
+    image: str
+    tag: str  # the tag it will take
+    source: str  # the Site promoted from
+    commit: str  # the commit that gave the source that tag
+    until: str  # when the soak ends, ISO 8601 UTC
+
+
+@dataclass(frozen=True, slots=True)
 class SourceStatus:
     """Everything the page says about one source."""
 
@@ -77,6 +101,8 @@ class SourceStatus:
     sites: tuple[SiteRow, ...] = ()  # as of the last reconcile that ran to the end
     problems: tuple[Problem, ...] = ()
     pull_requests: tuple[PullRequest, ...] = ()
+    holds: tuple[HoldRow, ...] = ()  # held, rolled back or declined Sites
+    soaks: tuple[SoakRow, ...] = ()  # promotions in soak
     next_at: float | None = None  # Unix time of the next reconcile, filled in when asked
     running: bool = False
 
@@ -112,6 +138,8 @@ class StatusBoard:
             sites=tuple(sorted(rows, key=lambda r: (r.file, r.line))),
             problems=problems,
             pull_requests=pulls,
+            holds=tuple(_hold(s) for s in plan.skipped if s.site is not None and s.hold),
+            soaks=tuple(row for s in plan.skipped if (row := _soak(s)) is not None),
         )
         with self._lock:
             self._sources[outcome.source] = status
@@ -151,6 +179,26 @@ def _row(site: Site, proposed: str | None, status: str, reason: str) -> SiteRow:
 def _changed(change: Change) -> SiteRow:
     new = change.image.tag or change.image.digest or ""
     return _row(change.site, new, "changed", change.reason)
+
+
+def _hold(skip: Skip) -> HoldRow:
+    assert skip.site is not None and skip.hold is not None
+    hold = skip.hold
+    reason = skip.reason.split(" declined:", 1)[0] if hold.kind == "declined" else hold.reason
+    url = _web_url(hold.by) if hold.kind == "declined" else None
+    return HoldRow(
+        skip.where, skip.site.image.name, hold.kind, redact(reason), redact(hold.by), url
+    )
+
+
+def _soak(skip: Skip) -> SoakRow | None:
+    site = skip.site
+    promo = site.promotion if site is not None else None
+    if site is None or promo is None or skip.hold is not None or promo.ready or promo.problem:
+        return None
+    return SoakRow(
+        skip.where, site.image.name, promo.tag or "", promo.source, promo.commit[:12], promo.until
+    )
 
 
 def _web_url(url: str | None) -> str | None:

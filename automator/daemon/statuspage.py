@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from html import escape
 
-from automator.daemon.status import Problem, PullRequest, SiteRow, SourceStatus
+from automator.daemon.status import HoldRow, Problem, PullRequest, SiteRow, SoakRow, SourceStatus
 
 # no script, style only from this page, nothing loaded from elsewhere
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'"
@@ -74,6 +74,8 @@ def _source(s: SourceStatus, now: float) -> str:
         lines.append(f"<tr><td colspan=4 class=pending>none yet</td><td>{_next(s, now)}</td></tr>")
     lines.append("</table>")
     lines.append(_sites(s.sites))
+    lines.append(_holds(s.holds))
+    lines.append(_soaks(s.soaks))
     lines.append(_problems(s.problems))
     lines.append(_pulls(s.pull_requests))
     lines.append("</section>")
@@ -95,6 +97,42 @@ def _sites(rows: tuple[SiteRow, ...]) -> str:
         for r in rows
     )
     return f"{head}{cells}</table>"
+
+
+def _holds(holds: tuple[HoldRow, ...]) -> str:
+    if not holds:
+        return ""
+    head = (
+        "<h3>Held, rolled back and declined</h3><table class=holds><tr><th>Where</th>"
+        "<th>Image</th><th>Kind</th><th>Reason</th><th>By</th></tr>"
+    )
+    cells = "".join(
+        f"<tr class='hold {_e(h.kind)}'><td><code>{_e(h.where)}</code></td>"
+        f"<td><code>{_e(h.image)}</code></td><td>{_e(h.kind)}</td><td>{_e(h.reason)}</td>"
+        f"<td>{_link(h.by, h.url)}</td></tr>"
+        for h in holds
+    )
+    return f"{head}{cells}</table>"
+
+
+def _soaks(soaks: tuple[SoakRow, ...]) -> str:
+    if not soaks:
+        return ""
+    head = (
+        "<h3>Promotions in soak</h3><table class=soaks><tr><th>Where</th><th>Image</th>"
+        "<th>Tag</th><th>From</th><th>Commit</th><th>Until</th></tr>"
+    )
+    cells = "".join(
+        f"<tr class=soak><td><code>{_e(p.where)}</code></td><td><code>{_e(p.image)}</code></td>"
+        f"<td><code>{_e(p.tag)}</code></td><td><code>{_e(p.source)}</code></td>"
+        f"<td><code>{_e(p.commit)}</code></td><td>{_e(p.until)}</td></tr>"
+        for p in soaks
+    )
+    return f"{head}{cells}</table>"
+
+
+def _link(text: str, url: str | None) -> str:
+    return f"<a href='{_e(url)}'>{_e(text)}</a>" if url else _e(text)
 
 
 def _problems(problems: tuple[Problem, ...]) -> str:

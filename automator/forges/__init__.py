@@ -9,13 +9,14 @@ The Git side (pushing the branch, deleting it after a close) is not done here.
 
 from __future__ import annotations
 
-from automator.errors import ConfigError
+from automator.errors import ConfigError, ForgeError
 from automator.forges.base import EnsureAction, Forge, PullRequest, PullRequestExists, ensure_pr
 from automator.forges.content import group_of, marker, render_pr
 from automator.forges.gitea import Gitea
 from automator.forges.github import GitHub
 from automator.forges.gitlab import GitLab
 from automator.forges.grouping import GroupBy, branch_name, group_changes, group_key
+from automator.forges.issues import Issue, Issues
 from automator.forges.lifecycle import PrAction, PrOutcome, decide_pr_action, sync_pr
 from automator.http import Http
 from automator.secrets import Secret
@@ -30,6 +31,8 @@ __all__ = [
     "GitLab",
     "Gitea",
     "GroupBy",
+    "Issue",
+    "Issues",
     "PrAction",
     "PrOutcome",
     "PullRequest",
@@ -40,6 +43,7 @@ __all__ = [
     "group_changes",
     "group_key",
     "group_of",
+    "issues_of",
     "make_forge",
     "marker",
     "render_pr",
@@ -74,3 +78,10 @@ def make_forge(
         return GitLab(**where, token=token, http=http, max_wait_s=max_wait_s)
     forgejo = kind == "forgejo"
     return Gitea(**where, token=token, http=http, max_wait_s=max_wait_s, forgejo=forgejo)
+
+
+def issues_of(forge: Forge) -> Issues:
+    """The issues of ``forge``'s repository: every forge ``make_forge`` builds has them."""
+    if not isinstance(forge, (GitHub, GitLab, Gitea)):
+        raise ForgeError(f"{forge!r} has no issues; use a forge from make_forge")
+    return forge

@@ -3,8 +3,9 @@
 Everything that comes from outside (tags, image names, OCI labels, policies and
 reasons, file paths) is shown inside code spans, where Markdown, HTML and autolinks
 are inert; pipes are escaped so a cell cannot break the table, and line breaks are
-flattened. Links are built only from plain http(s) URLs in OCI labels; anything
-else is left out rather than escaped.
+flattened. Links are built only from plain http(s) URLs in OCI labels (a chart's
+come from its index entry or its manifest's annotations under the same names,
+``charts.links``); anything else is left out rather than escaped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from automator.reference import ImageRef
 SOURCE = "org.opencontainers.image.source"
 REVISION = "org.opencontainers.image.revision"
 HOMEPAGE = "org.opencontainers.image.url"
+NOTES = "artifacthub.io/releaseNotes"  # a chart's release notes (its index entry or manifest)
 TITLE_MAX = 200
 ROWS_MAX = 100
 BODY_MAX = 60_000  # GitHub refuses a body over 65,536 characters; GitLab and Gitea allow more
@@ -48,6 +50,7 @@ class _Row:
     reasons: list[str] = field(default_factory=list)
     workloads: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    chart: bool = False  # a chart's tags are not its source repository's release tags
 
 
 def render_pr(
@@ -140,7 +143,8 @@ def _rows(changes: Sequence[Change]) -> list[_Row]:
             _version(change.site.image),
             _version(change.image),
         )
-        row = rows.setdefault((image, old, new), _Row(image, old, new, change.image))
+        chart = change.site.chart is not None or change.site.artifact
+        row = rows.setdefault((image, old, new), _Row(image, old, new, change.image, chart=chart))
         workload = change.site.workload
         if change.site.container:
             workload = (
@@ -191,13 +195,14 @@ def _count(n: int, noun: str) -> str:
 def _links(row: _Row, labels_from_oci: Mapping[str, Mapping[str, str]]) -> list[str]:
     labels = labels_from_oci.get(str(row.ref)) or labels_from_oci.get(row.image) or {}
     source = _url(labels.get(SOURCE, "")).removesuffix(".git").rstrip("/")
+    notes = _url(labels.get(NOTES, ""))
     found = []
     if source:
         found.append(f"[source]({source})")
         revision = labels.get(REVISION, "").strip().lower()
         if _REVISION.fullmatch(revision):
             found.append(f"[commit {revision[:7]}]({source}/commit/{revision})")
-        host = urlsplit(source).hostname
+        host = urlsplit(source).hostname if not (notes or row.chart) else None
         if row.ref.tag and host == "github.com":
             found.append(f"[release notes]({source}/releases/tag/{row.ref.tag})")
         elif row.ref.tag and host == "gitlab.com":
@@ -205,6 +210,8 @@ def _links(row: _Row, labels_from_oci: Mapping[str, Mapping[str, str]]) -> list[
     homepage = _url(labels.get(HOMEPAGE, ""))
     if homepage and homepage.rstrip("/") != source:
         found.append(f"[homepage]({homepage})")
+    if notes:
+        found.append(f"[release notes]({notes})")
     return found
 
 

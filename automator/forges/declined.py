@@ -86,15 +86,20 @@ def without_declined(
         if by is None:
             changes.append(change)
             continue
-        reason = (
-            f"{version} declined: pull request #{by.number} ({by.url}) was closed unmerged;"
-            f" reopen it, or delete branch {branch}, to propose it again"
-        )
+        reason = declined_reason(version, by, branch)
         hold = Hold("closed unmerged", by.url, "declined")
         skipped.append(Skip(change.site.where, reason, site=change.site, hold=hold))
     if not skipped:
         return plan
     return replace(plan, changes=tuple(changes), skipped=(*plan.skipped, *skipped))
+
+
+def declined_reason(version: str, by: Declined, branch: str) -> str:
+    """Why ``version`` is not proposed: ``by`` declined it, on ``branch``."""
+    return (
+        f"{version} declined: pull request #{by.number} ({by.url}) was closed unmerged;"
+        f" reopen it, or delete branch {branch}, to propose it again"
+    )
 
 
 def closed_body(body: str) -> str:

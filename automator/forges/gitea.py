@@ -1,11 +1,13 @@
-"""Pull requests on Gitea and Forgejo (REST API v1; the calls used are the same)."""
+"""Pull requests (and issues) on Gitea and Forgejo (REST API v1; the calls used are the same)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from typing import ClassVar
 
 from automator.forges.base import PullRequest, PullRequestExists
+from automator.forges.issues import RepoIssues
 from automator.forges.pulls import RepoPulls
 from automator.http import Http
 from automator.secrets import Secret
@@ -26,10 +28,13 @@ def _auth(token: str) -> Mapping[str, str]:
     return {"Authorization": f"token {token}"}
 
 
-class Gitea(RepoPulls):
+class Gitea(RepoPulls, RepoIssues):
     """One repository ``OWNER/NAME`` on a Gitea or (``forgejo=True``) Forgejo server."""
 
     edited = (200, 201)  # Gitea answers an edit with 201
+    _list_params: ClassVar[Mapping[str, str]] = {
+        "type": "issues"
+    }  # the issue list holds pull requests unless told
 
     def __init__(
         self,

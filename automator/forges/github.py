@@ -1,4 +1,4 @@
-"""Pull requests on GitHub and GitHub Enterprise Server (REST API 2022-11-28)."""
+"""Pull requests (and issues) on GitHub and GitHub Enterprise Server (REST API 2022-11-28)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from automator.errors import ForgeError
 from automator.forges.base import PullRequest, PullRequestExists
+from automator.forges.issues import RepoIssues
 from automator.forges.pulls import RepoPulls
 from automator.http import Http
 from automator.secrets import Secret
@@ -31,7 +32,7 @@ def _auth(token: str) -> Mapping[str, str]:
     }
 
 
-class GitHub(RepoPulls):
+class GitHub(RepoPulls, RepoIssues):
     """One repository ``OWNER/NAME`` on api.github.com or a GitHub Enterprise server."""
 
     def __init__(

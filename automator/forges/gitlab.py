@@ -1,4 +1,4 @@
-"""Merge requests on GitLab (gitlab.com or self-hosted, REST API v4)."""
+"""Merge requests (and issues) on GitLab (gitlab.com or self-hosted, REST API v4)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import quote
 from automator.errors import ForgeError
 from automator.forges.base import EnsurePr, PullRequest, PullRequestExists
 from automator.forges.client import ApiClient
+from automator.forges.issues import ProjectIssues
 from automator.http import Http
 from automator.secrets import Secret
 
@@ -25,7 +26,7 @@ def _auth(token: str) -> Mapping[str, str]:
     return {"PRIVATE-TOKEN": token}
 
 
-class GitLab(EnsurePr):
+class GitLab(EnsurePr, ProjectIssues):
     """One project, named by its numeric id or its path ``group/subgroup/project``."""
 
     def __init__(

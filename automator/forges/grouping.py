@@ -9,6 +9,10 @@ Group keys name what the changes have in common, in the user's words:
 | workload | ``workload/apps/Deployment/api`` (directory, kind/name), else ``workload/<file>`` |
 | directory | ``directory/clusters/prod``; ``directory/.`` for the repository root |
 
+A ``Chart.yaml`` dependency with a ``Chart.lock`` beside it, and that lock's entries and
+digest, are one group whatever the grouping: ``chart/<directory>/Chart.yaml`` when grouping
+by image or workload (the lock's digest covers every dependency of the chart).
+
 Branch names are ``automator/<key>`` with the key made a valid Git ref component:
 
 - lowercase; every character outside ``[a-z0-9._/-]`` becomes ``-``; runs of ``-`` shrink to one;
@@ -44,6 +48,8 @@ def group_key(change: Change, by: GroupBy) -> str:
 def site_group_key(site: Site, by: GroupBy) -> str:
     """The key of the group a change of ``site`` would belong to."""
     directory = posixpath.dirname(site.file) or "."
+    if (site.lock is not None or site.origin == "lock") and by in ("image", "workload"):
+        return f"chart/{directory}/Chart.yaml"  # a Chart.lock moves with its Chart.yaml
     if by == "all":
         return "all"
     if by == "image":

@@ -125,5 +125,5 @@ def _version_at(text: str, node: Node) -> int:
 def _site(owner: Site, path: str, scalar: Scalar, part: Part) -> Site:
     return Site(
         path, scalar.line, scalar.start, scalar.end, part, scalar.value, owner.image,
-        owner.policy, "lock", owner.workload, chart=owner.chart,
+        owner.policy, "lock", owner.workload, chart=owner.chart, artifact=owner.artifact,
     )  # fmt: skip

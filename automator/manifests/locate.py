@@ -16,6 +16,7 @@ from ruamel.yaml.nodes import Node
 
 from automator.errors import ManifestError, ReferenceError_
 from automator.manifests.chartapps import app_targets
+from automator.manifests.chartrules import chart_target
 from automator.manifests.document import mapping_get, scalar_get
 from automator.manifests.fluxv2 import FluxObjects
 from automator.manifests.helmrelease import Release, chart_image, is_exact, release_of
@@ -101,7 +102,7 @@ def policy_sites(
         every.extend(walked)
         _annotated(found, document, walked, rules)
         for release in _releases(path, document, flux):
-            taken |= _chart(found, text, document, walked, release)
+            taken |= _chart(found, text, document, walked, release, rules)
     _marked(found, text, every, flux, taken)
     return sorted(found.sites.values(), key=lambda site: site.start), found.skipped
 
@@ -112,9 +113,15 @@ def _releases(path: str, document: Node, flux: FluxObjects) -> list[Release]:
 
 
 def _chart(
-    found: Found, text: str, document: Node, walked: list[Scalar], release: Release
+    found: Found,
+    text: str,
+    document: Node,
+    walked: list[Scalar],
+    release: Release,
+    rules: Sequence[Rule] = (),
 ) -> set[int]:
-    """A chart version (or OCI tag) as a Site (``manifests.helmrelease``, ``chartapps``)."""
+    """A chart version (or OCI tag) as a Site (``manifests.helmrelease``, ``chartapps``);
+    a rule governs it when no annotation or marker does (``manifests.chartrules``)."""
     if release.version is None:
         if release.policy and release.problem:  # governed, yet nothing to move: say why
             found.refuse(document.start_mark.line + 1, release.problem)
@@ -123,13 +130,28 @@ def _chart(
     if scalar is None:
         return set()
     policy, origin, key = release.policy, "annotation", release.governed_by
+    hold: Hold | None = None
     for marker in find_markers(text):
         if marker.line == scalar.line and marker.hash_at >= scalar.end:
             if marker.kind != "automator":
                 found.refuse(scalar.line, "$imagepolicy markers name images, not chart versions")
                 return {scalar.start}
+            if marker.body.split(maxsplit=1)[:1] == [HOLD]:
+                hold = Hold(marker.body[len(HOLD) :].strip(), "marker")
+                continue
             policy, origin, key = marker.body, "marker", ""
+    target = chart_target(found.path, document, release, scalar.value) if rules else None
+    rule = first_match(rules, target) if target is not None and not policy.strip() else None
+    if rule is not None:
+        policy, origin, key = rule.policy, "rule", f"rule {rule.name}"
+    held = first_hold(rules, target) if target is not None and hold is None else None
+    if held is not None:
+        hold = Hold(held.hold, f"rule {held.name}")
     policy = policy.strip()
+    if hold is not None and hold.by == "marker" and (not hold.reason or policy in ("", OFF)):
+        what = "names no reason" if not hold.reason else "holds a version no policy governs"
+        found.refuse(scalar.line, f"'# automator: hold' {what}", fix="govern it, or drop the hold")
+        return {scalar.start}
     if not policy or policy == OFF:
         return {scalar.start}
     problem = editable_problem(scalar) or release.problem
@@ -149,7 +171,8 @@ def _chart(
         return {scalar.start}
     found.sites[scalar.start] = Site(
         found.path, scalar.line, scalar.start, scalar.end, Part.TAG, scalar.value, image,
-        policy, origin, release.workload, governed_by=key, chart=release.source,
+        policy, origin, release.workload, governed_by=key, chart=release.source, hold=hold,
+        artifact=release.image is not None,
     )  # fmt: skip
     return {scalar.start}
 

@@ -16,6 +16,16 @@ character. A path glob matches the file or any directory above it, so ``apps``
 and ``apps/**`` both cover ``apps/web/api.yaml``. An image glob is matched against
 the repository as written (``ghcr.io/acme/api``) and in full
 (``docker.io/library/nginx``), without tag or digest.
+
+Chart versions (HelmRelease, OCIRepository, Argo CD Helm sources, ``helmCharts``,
+``Chart.yaml`` dependencies) are matched only by rules that name ``charts``, and such
+a rule matches no container. A chart glob is matched against the chart's name
+(``web``), its location without a scheme (``charts.example.com/stable/web``,
+``ghcr.io/acme/charts/web``) and its URL (``https://charts.example.com/stable/web``,
+``oci://ghcr.io/acme/charts/web``); ``images`` globs see the location. The kind of a
+chart target is its object's (``HelmRelease``, ``OCIRepository``, ``Application``,
+``ApplicationSet``), ``Kustomization`` for ``helmCharts`` and ``Chart`` for a
+``Chart.yaml``.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ class Target:
     kind: str  # "Deployment"
     namespace: str  # "" when the manifest names none
     container: str
+    charts: tuple[str, ...] = ()  # a chart version: its name, location and URL (see above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +65,18 @@ class Rule:
     namespaces: tuple[str, ...] = ()
     containers: tuple[str, ...] = ()
     hold: str = ""  # the reason: what the rule matches is held at the tag it runs
+    charts: tuple[str, ...] = ()  # chart globs: the rule governs chart versions, not containers
 
     def matches(self, target: Target) -> bool:
         """True when every non-empty field of the rule matches ``target``."""
+        if bool(self.charts) != bool(target.charts):
+            return False  # a chart rule matches chart versions only, other rules containers
         return (
             _any_path(self.paths, target.file)
+            and (
+                not self.charts
+                or any(_glob(g).fullmatch(n) for g in self.charts for n in target.charts)
+            )
             and _any_image(self.images, target.image)
             and (not self.kinds or target.kind in self.kinds)
             and (not self.namespaces or target.namespace in self.namespaces)

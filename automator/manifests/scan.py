@@ -32,8 +32,8 @@ MAX_BYTES = 5 << 20
 _POLICY_WORDS = re.compile(
     rb"automator|\$imagepolicy|fluxcd\.io/|flux\.weave\.works/|argoproj\.io/"
 )
-# with rules, any file with a container image may hold a Site
-_RULED_WORDS = re.compile(_POLICY_WORDS.pattern + rb"|image")
+# with rules, any file with a container image (or chart versions) may hold a Site
+_RULED_WORDS = re.compile(_POLICY_WORDS.pattern + rb"|image|helmCharts|dependencies")
 _FLUX_OBJECTS = re.compile(rb"(?:image|source)\.toolkit\.fluxcd\.io/")
 _ARGO_OBJECTS = re.compile(rb"argoproj\.io/")
 _SUFFIXES = (".yaml", ".yml")

@@ -289,6 +289,18 @@ class RegistryClient:
             self._cache.put_image(digest, key, created, labels)
         return ImageInfo(digest, created, labels, chosen or key)
 
+    def annotations(self, image: ImageRef) -> dict[str, str]:
+        """The string annotations of the manifest ``image``'s tag names (``helm push`` puts
+        a chart's source and home URLs there); RegistryError when it cannot be read."""
+        tag = check_tag(image.tag or "latest")
+        settings = self._settings_for(image)
+        what = f"{image.canonical_name}:{tag}: reading annotations"
+        deadline = self._transport.deadline(settings.deadline, what)
+        _, doc = self._manifest(image, tag, settings, deadline)
+        raw = doc.get("annotations")
+        found = raw.items() if isinstance(raw, dict) else ()
+        return {str(key): value for key, value in found if isinstance(value, str)}
+
     def _manifest(
         self, image: ImageRef, reference: str, settings: RegistrySettings, deadline: Deadline
     ) -> tuple[str, dict[str, Any]]:

@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterable, Mapping
 
 from automator.errors import AutomatorError, Cancelled
 from automator.forges import Forge, PullRequest, branch_name, group_key, render_pr, sync_pr
-from automator.forges.declined import Declined, declined_by, undone_body, without_declined
+from automator.forges.declined import Declined, declined_by, undone_body
 from automator.forges.grouping import BRANCH_PREFIX, site_group_key
 from automator.git import NewCommit, Signer, Snapshot
 from automator.model import Change, Plan
 from automator.reference import ImageRef
+from automator.write.declined import apply_declined, read_declined
 from automator.write.protocols import Replan, Repository
 from automator.write.settings import (
     CommitSettings,
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 OciLabels = Callable[[Iterable[ImageRef]], Mapping[str, Mapping[str, str]]]
 """OCI labels of each image's config by reference (source, revision, release notes)."""
+ChartLabels = Callable[[Iterable[Change]], Mapping[str, Mapping[str, str]]]
+"""The links of each chart update by its new reference, as OCI label names (charts.links)."""
 
 
 class PullRequestWriter:
@@ -56,6 +59,7 @@ class PullRequestWriter:
         *,
         signer: Signer | None = None,
         oci_labels: OciLabels | None = None,
+        chart_labels: ChartLabels | None = None,
     ) -> None:
         self.source = source
         self.repo = repo
@@ -64,19 +68,16 @@ class PullRequestWriter:
         self.pulls = pulls
         self.signer = signer
         self.oci_labels = oci_labels
+        self.chart_labels = chart_labels
 
     def write(self, replan: Replan, *, cancel: threading.Event | None = None) -> Written:
         """Once ``cancel`` is set no further group is written (raises Cancelled)."""
         snapshot = self.repo.fetch()
         existing = set(self.repo.remote_branches(BRANCH_PREFIX))
-        declined = self._declined(existing)
-
-        def decisions(change: Change) -> tuple[str, tuple[Declined, ...]]:
-            branch = branch_name(group_key(change, self.pulls.group))
-            return branch, declined.get(branch, ())
+        declined = read_declined(self.forge, self.repo.branch, existing, self.source)
 
         def decided(snapshot: Snapshot) -> Plan:
-            return without_declined(replan(snapshot), decisions)
+            return apply_declined(replan(snapshot), declined, self.pulls.group)
 
         first = splice(decided(snapshot), snapshot.read)
         groups = sorted({group_key(c, self.pulls.group) for c in first.changes})
@@ -90,22 +91,6 @@ class PullRequestWriter:
             results.append(self._group(key, decided, declined.get(branch, ())))
         results.extend(self._close_stale({branch_name(k) for k in groups}, keep=set(declined)))
         return Written(first, pull_requests=tuple(results))
-
-    def _declined(self, branches: set[str]) -> dict[str, tuple[Declined, ...]]:
-        """The decisions of people recorded by closed pull requests, by existing branch."""
-        found: dict[str, tuple[Declined, ...]] = {}
-        for branch in sorted(branches):
-            prs = self.forge.find_closed_prs(branch, self.repo.branch)
-            decisions = tuple(d for d in map(declined_by, prs) if d is not None)
-            if decisions:
-                found[branch] = decisions
-                logger.info(
-                    "%s: %s keeps the versions declined in %s",
-                    self.source,
-                    branch,
-                    ", ".join(d.url for d in decisions),
-                )
-        return found
 
     def _undo_deleted(self, branch: str) -> None:
         """Mark undone the decisions on ``branch``, which a person deleted."""
@@ -138,7 +123,9 @@ class PullRequestWriter:
         )
         content = None
         if last:
-            labels = self.oci_labels(c.image for c in last) if self.oci_labels else {}
+            images = (c.image for c in last if c.site.chart is None and not c.site.artifact)
+            labels = dict(self.oci_labels(images)) if self.oci_labels else {}
+            labels |= self.chart_labels(last) if self.chart_labels else {}
             content = render_pr(
                 last, group=key, labels_from_oci=dict(labels), declined=declined, held=held
             )

@@ -126,8 +126,13 @@ def test_the_scanner_reads_no_registry_forge_or_signing_secret(
     for name in ("T_FORGE_TOKEN", "T_REGISTRY_PW"):
         monkeypatch.delenv(name, raising=False)
     scanner = adapters.scanner(parse_config(config()), tmp_path)
-    assert scanner.adapters.forge is None and scanner.adapters.signer is None
+    assert scanner.adapters.signer is None
     assert scanner.adapters.write.mode == "dry-run"
+    # pull-request mode: a forge factory, so check can read declined versions; it reads
+    # its token only when called, and says which setting is missing (check prints that)
+    assert scanner.adapters.forge is not None
+    with pytest.raises(ConfigError, match="T_FORGE_TOKEN"):
+        scanner.adapters.forge()
 
 
 def test_push_mode_builds_no_forge(env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -98,3 +98,18 @@ def test_secret_from_file(tmp_path: Path) -> None:
     assert secret_from(file=tmp_path / "token", what="x").reveal() == "abc"
     with pytest.raises(ConfigError, match="x: cannot read"):
         secret_from(file=tmp_path / "missing", what="x")
+
+
+def test_a_dashboard_needs_a_forge_and_a_source_may_opt_in_or_out() -> None:
+    source = {"name": "fleet", "url": "https://git.example.com/fleet.git"}
+    with pytest.raises(ConfigError, match=r"dashboard of source fleet needs write\.forge"):
+        parse_config({"sources": [{**source, "dashboard": True}]})
+    forge = {"kind": "github", "repository": "acme/fleet", "token_env": "T"}
+    config = parse_config(
+        {
+            "sources": [source, {**source, "name": "quiet", "dashboard": False}],
+            "write": {"dashboard": True, "forge": forge},
+        }
+    )
+    assert [config.dashboard_for(s) for s in config.sources] == [True, False]
+    assert config.write.dashboard_title == "automator dashboard: {source}"

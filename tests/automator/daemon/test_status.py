@@ -4,13 +4,14 @@ from outside is shown as text (the page is parsed as a browser would tokenise it
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from automator.daemon.status import StatusBoard, status_document
 from automator.daemon.statuspage import render_page
 from automator.engine import Outcome
 from automator.errors import GitError
-from automator.model import Change, Part, Plan, Site, Skip
+from automator.model import Change, Hold, Part, Plan, Promotion, Site, Skip
 from automator.reference import ImageRef, parse_reference
 from automator.write import GroupResult
 
@@ -127,3 +128,60 @@ def test_a_source_not_reconciled_yet_says_so() -> None:
     board = StatusBoard(["new"], wall=lambda: NOW)
     text = Page(render_page(board.sources(), NOW)).all_text
     assert "first reconcile not finished" in text and "No Sites known yet" in text
+
+
+def decided_outcome() -> Outcome:
+    """Sites people decided about: a hold (with markup in its reason), a rollback, two
+    declined versions (one 'link' that is no web URL) and a promotion in soak."""
+    held = site("apps/held.yaml", "semver:~1.4")
+    rolled = site("apps/rolled.yaml", "semver:~1.4")
+    declined = site("apps/declined.yaml", "semver:~1.4")
+    evil = site("apps/evil.yaml", "semver:~1.4")
+    promo = Promotion("apps/staging.yaml:3", "1.5.0", "c" * 40, "2026-11-25T10:00:00Z",
+                      "2026-11-26T10:00:00Z")  # fmt: skip
+    soak = replace(site("apps/prod.yaml", "semver:~1.4"), promotion=promo)
+    pr = "https://forge.example/acme/fleet/pull/3"
+    plan = Plan(
+        skipped=(
+            Skip(held.where, "held", site=held, hold=Hold(f"freeze {EVIL_TAG}", "marker")),
+            Skip(rolled.where, "rolled back", site=rolled,
+                 hold=Hold("moved back by Ann", "commit 0123456789ab", "rollback")),
+            Skip(declined.where, f"ghcr.io/acme/api:1.4.3 declined: pull request #3 ({pr})",
+                 site=declined, hold=Hold("closed unmerged", pr, "declined")),
+            Skip(evil.where, "ghcr.io/acme/api:1.4.4 declined: pull request #4", site=evil,
+                 hold=Hold("closed unmerged", "javascript:alert(5)", "declined")),
+            Skip(soak.where, "in soak", site=soak),
+        ),
+        sites=5,
+    )  # fmt: skip
+    return Outcome("fleet", plan, commit="ab" * 20)
+
+
+def test_holds_rollbacks_declined_and_soaks_are_rows_escaped_like_the_rest() -> None:
+    board = StatusBoard(["fleet"], wall=lambda: NOW)
+    board.reconciled(decided_outcome(), NOW - 60, 1.0)
+    [fleet] = board.sources()
+    assert [(h.where, h.kind, h.url) for h in fleet.holds] == [
+        ("apps/held.yaml:3", "hold", None),
+        ("apps/rolled.yaml:3", "rollback", None),
+        ("apps/declined.yaml:3", "declined", "https://forge.example/acme/fleet/pull/3"),
+        ("apps/evil.yaml:3", "declined", None),
+    ]
+    assert fleet.holds[1].by == "commit 0123456789ab" and fleet.holds[2].reason.endswith("1.4.3")
+    [soak] = fleet.soaks
+    assert (soak.where, soak.tag, soak.commit, soak.until) == (
+        "apps/prod.yaml:3", "1.5.0", "c" * 12, "2026-11-26T10:00:00Z",
+    )  # fmt: skip
+    document = json.loads(json.dumps(status_document(board.sources(), NOW)))
+    assert document["sources"][0]["holds"][0]["reason"] == f"freeze {EVIL_TAG}"
+    assert document["sources"][0]["soaks"][0]["source"] == "apps/staging.yaml:3"
+
+    html = render_page(board.sources(), NOW)
+    page = Page(html)
+    assert "script" not in page.tags  # a 'link' that is no web URL is only text
+    hrefs = [value for name, value in page.attrs if name == "href"]
+    assert hrefs == ["/status", "https://forge.example/acme/fleet/pull/3"]
+    text = page.all_text
+    assert "Held, rolled back and declined" in text and "Promotions in soak" in text
+    assert f"freeze {EVIL_TAG}" in text and "commit 0123456789ab" in text
+    assert "2026-11-26T10:00:00Z" in text and "apps/staging.yaml:3" in text

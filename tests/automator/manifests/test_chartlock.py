@@ -10,6 +10,7 @@ import pytest
 import policies
 from automator.charts.lock import LockError, lock_digest, marshal
 from automator.errors import AutomatorError
+from automator.forges.grouping import GroupBy, group_changes
 from automator.manifests import scan_files
 from automator.model import ChartSource
 from automator.plan import build_plan
@@ -95,3 +96,25 @@ def test_without_a_lock_only_chart_yaml_moves() -> None:
     result = scan_files(files.items(), read=files.get)
     plan = build_plan(result.sites, None, charts=Table())  # type: ignore[arg-type]
     assert [(c.site.file, c.new) for c in plan.changes] == [("charts/u/Chart.yaml", "0.1.2")]
+
+
+TWO = {"name": "beta", "version": "0.1.0", "repository": "http://localhost:8879/charts"}
+
+
+@pytest.mark.parametrize("by", ["all", "image", "workload", "directory"])
+def test_a_chart_and_its_lock_share_one_group_whatever_the_grouping(by: GroupBy) -> None:
+    chart = CHART + (
+        b"  - name: beta\n    version: 0.1.0 # automator: semver:~0.1\n"
+        b"    repository: http://localhost:8879/charts\n"
+    )
+    lock = LOCK.replace(HELM_VECTOR.encode(), lock_digest([ALPINE, TWO], [ALPINE, TWO]).encode())
+    lock = lock.replace(b"digest:", b"- name: beta\n  repository: http://localhost:8879/charts\n"
+                        b"  version: 0.1.0\ndigest:")  # fmt: skip
+    files = {"charts/u/Chart.yaml": chart, "charts/u/Chart.lock": lock, "apps/x.yaml": b""}
+    result = scan_files(files.items(), read=files.get)
+    plan = build_plan(result.sites, None, charts=Table())  # type: ignore[arg-type]
+    assert len(plan.changes) == 5  # two versions in each file, and the digest
+    groups = group_changes(plan.changes, by)
+    assert len(groups) == 1, groups.keys()
+    if by in ("image", "workload"):
+        assert list(groups) == ["chart/charts/u/Chart.yaml"]
