@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,6 +39,7 @@ from automator.model import Skip
 from automator.reference import ImageRef, parse_reference
 from automator.registry.hosts import RegistryHosts
 from automator.write import unified_diff
+from policies.age import seen_phrase
 
 logger = logging.getLogger("automator")
 
@@ -401,9 +403,10 @@ def explain(
         entry = Registry(host=ref.domain or ref.registry, insecure=True)
         config = config.model_copy(update={"registries": [*others, entry]})
     try:
-        policy = policies.parse_policy(policy_text)
+        policy = policies.parse_policy(policy_text, age_from=config.min_age_from)
     except policies.PolicyError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from exc
+    seen = _first_seen(config if config_path is not None else None, policy, ref)
     client = adapters.registry_client(config)
     catalog = RegistryCatalog(client)
     found = catalog.candidates(
@@ -416,8 +419,14 @@ def explain(
     if isinstance(found, AutomatorError):
         raise found
     gate = adapters.signature_gate(config, client).gate(ref) if policy.verify else None
-    decision = policies.select_tag(policy, found, ref.tag, verify=gate)
+    decision = policies.select_tag(policy, found, ref.tag, verify=gate, seen=seen)
     click.echo(f"{ref.canonical_name}: {len(found)} tags, policy {policy_text}")
+    if seen is not None:
+        now = datetime.now(UTC)
+        for tag in policies.awaiting_age(policy, found, ref.tag):
+            when = seen.get(tag)
+            said = seen_phrase(when, now) if when else "not yet seen by automator (too young)"
+            click.echo(f"{tag}: {said}")
     unread, why = catalog.unread(ref)
     if unread:
         click.echo(f"build times not read for {unread} tags: {why}")
@@ -432,6 +441,19 @@ def explain(
             click.echo(line)
     if decision.tag is None:
         raise SystemExit(1)
+
+
+def _first_seen(
+    config: Config | None, policy: policies.Policy, ref: ImageRef
+) -> dict[str, datetime] | None:
+    """``explain``: for a first-seen ``min-age``, when automator first saw each tag, read
+    from the config repos' records (none without --config: every tag counts as seen now)."""
+    if policy.min_age is None or policy.age_from != "first-seen":
+        return None
+    if config is None:
+        click.echo("no --config: no first-seen record is read, so every tag counts as seen now")
+        return {}
+    return adapters.first_seen_times(config, Path(config.state_dir), ref.canonical_name)
 
 
 def _held_sites(config: Config, ref: ImageRef) -> list[str]:

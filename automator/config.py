@@ -465,6 +465,11 @@ class Config(_Model):
     unready_after_failures: int = Field(default=3, ge=1)
     """The daemon's /readyz fails once a source's last this many reconciles all failed,
     so Kubernetes can act. Default 3; e.g. 5 for a flaky network."""
+    min_age_from: Literal["build", "first-seen"] = "build"
+    """What a policy's ``min-age`` counts from when it has no ``age-from=``: ``build``, the
+    image's own build time (which its publisher sets), or ``first-seen``, when automator
+    first saw the tag, recorded on ``refs/automator/first-seen/<source>`` of the config
+    repo. Default build."""
     rules: list[Rule] = Field(default_factory=list)
     """Policies for many workload containers at once, tried in order (first match wins);
     a workload annotation or a marker beats every rule. Default: none."""

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from automator.catalog import RegistryCatalog
 from automator.errors import AutomatorError, Cancelled, ForgeError
+from automator.firstseen import FirstSeenCycle, FirstSeenStore, first_seen_repositories
 from automator.follow import FollowUnit, follow_units, push_refspec
 from automator.forges import Forge
 from automator.forges.declined import Declined
@@ -109,6 +110,9 @@ class Adapters:
     signatures: Signatures | None = None  # the gate of verify=cosign policies
     scan_cache: ScanCache | None = None  # Sites by blob id across reconciles (the daemon)
     charts: Charts | None = None  # Helm chart repositories (HelmRelease versions)
+    first_seen: Callable[[SourceSettings], FirstSeenStore] | None = None  # the record's ref
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)  # min-age and first-seen times
+    min_age_from: str = "build"  # what min-age counts from when a policy does not say
     chart_labels: ChartLabels | None = None  # a chart update's links, for pull requests
     dashboard: Callable[[SourceSettings], Dashboard] | None = None  # its status issue
 
@@ -212,8 +216,14 @@ class _Planner:
         signatures: Signatures | None = None,
         cache: ScanCache | None = None,
         charts: Charts | None = None,
+        first_seen: FirstSeenCycle | None = None,
+        age_from: str = "build",
+        now: datetime | None = None,
     ) -> None:
         self.source = source
+        self.first_seen = first_seen
+        self.age_from = age_from
+        self.now = now
         self.catalog = catalog
         self.unit = selected
         self.signatures = signatures
@@ -250,12 +260,17 @@ class _Planner:
         skipped = [Skip(path, reason) for path, reason in snapshot.skipped]
         skipped += scan.skipped
         sites = _decided(snapshot, scan.sites, self.source)
+        if self.first_seen is not None:
+            self.first_seen.uses(first_seen_repositories(sites, self.age_from))
         return build_plan(
             sites,
             self.catalog,
             skipped=skipped,
             signatures=self.signatures,
             charts=self.charts,
+            first_seen=self.first_seen,
+            now=self.now,
+            age_from=self.age_from,
         )
 
 
@@ -348,21 +363,31 @@ class Engine:
                 self._dashboard(source, outcome)
             return outcome
         repo = self.adapters.repo(source)
+        now = self.adapters.now()
+        seen = self.adapters.first_seen
+        cycle = FirstSeenCycle(seen(source), now) if seen is not None else None
         planner = _Planner(
             source,
             self.adapters.catalog,
             signatures=self.adapters.signatures,
             cache=self.adapters.scan_cache,
             charts=self.adapters.charts,
+            first_seen=cycle,
+            age_from=self.adapters.min_age_from,
+            now=now,
         )
-        if dry_run or self.adapters.write.mode == "dry-run":
+        if dry_run or self.adapters.write.mode == "dry-run":  # plan: reads the record, never writes
             snapshot = repo.fetch()
             plan = splice(self._without_declined(source, repo, planner(snapshot)), snapshot.read)
             return Outcome(
                 name, plan, snapshot=snapshot, images=planner.images,
                 files_parsed=planner.files_parsed,
             )  # fmt: skip
-        written = self._writer(source, repo).write(planner, cancel=cancel)
+        try:
+            written = self._writer(source, repo).write(planner, cancel=cancel)
+        finally:  # what was seen was seen, whatever became of the write (unless stopping)
+            if cycle is not None and not (cancel is not None and cancel.is_set()):
+                cycle.save()
         outcome = Outcome(
             name,
             written.plan,

@@ -4,13 +4,18 @@
 answer into a Change, or a Skip with its reason. What registries hold reaches it
 through a ``Catalog`` (the seam: the engine passes one backed by the registry
 client, tests pass a table), so the decisions themselves do no I/O. The plan
-decides; the write stage applies (``automator.write``).
+decides; the write stage applies (``automator.write``). When tags were first seen
+(``age-from=first-seen``) reaches it through the ``FirstSeen`` seam the same way.
+
+A little over 300 lines: images, chart versions and the first-seen age are decided
+here side by side, as they share the Skip and Change wording.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
 import policies
@@ -63,6 +68,16 @@ class Charts(Protocol):
         """Every version of ``source``'s chart, or the error that kept it from being read."""
 
 
+class FirstSeen(Protocol):
+    """When automator first saw tags, for ``age-from=first-seen`` (``automator.firstseen``)."""
+
+    def seen(self, image: ImageRef) -> Mapping[str, datetime]:
+        """When each recorded tag of ``image``'s repository was first seen."""
+
+    def note(self, image: ImageRef, tags: Sequence[str]) -> None:
+        """``tags`` would be taken were age no matter: the ones to record."""
+
+
 def build_plan(
     sites: Sequence[Site],
     catalog: Catalog,
@@ -70,9 +85,15 @@ def build_plan(
     skipped: Sequence[Skip] = (),
     signatures: Signatures | None = None,
     charts: Charts | None = None,
+    first_seen: FirstSeen | None = None,
+    now: datetime | None = None,
+    age_from: str = "build",
 ) -> Plan:
     """Decide a Change for every Site whose policy picks another tag.
 
+    ``min-age`` is measured at ``now`` (default: the clock), from build times or, for
+    ``age-from=first-seen`` (``age_from``: the default for policies that do not say),
+    from ``first_seen``; without it, every tag counts as seen now (too young).
     The plan only decides; the write stage (``automator.write.splice``) makes the edits.
     """
     changes: list[Change] = []
@@ -84,7 +105,7 @@ def build_plan(
         elif site.chart:
             outcome = decide_chart(site, charts)
         else:
-            outcome = decide(site, catalog, signatures)
+            outcome = decide(site, catalog, signatures, first_seen, now=now, age_from=age_from)
         if isinstance(outcome, Change):
             changes.append(outcome)
         elif outcome is None:
@@ -98,7 +119,13 @@ def build_plan(
 
 
 def decide(
-    site: Site, catalog: Catalog, signatures: Signatures | None = None
+    site: Site,
+    catalog: Catalog,
+    signatures: Signatures | None = None,
+    first_seen: FirstSeen | None = None,
+    *,
+    now: datetime | None = None,
+    age_from: str = "build",
 ) -> Change | Skip | None:
     """The Change ``site``'s policy asks for, a Skip saying why not, or None if current.
 
@@ -107,7 +134,9 @@ def decide(
     if site.hold is not None:
         return held(site, site.hold)
     try:
-        policy = policies.parse_policy(site.policy, flux_v1=site.origin == "flux-v1")
+        policy = policies.parse_policy(
+            site.policy, flux_v1=site.origin == "flux-v1", age_from=age_from
+        )
     except policies.PolicyError as exc:
         return Skip(site.where, policy_problem(site.policy, exc), True)
     promo = site.promotion
@@ -147,11 +176,16 @@ def decide(
             " says why)",
         )
     gate = signatures.gate(site.image) if signatures and policy.verify else None
+    seen = _seen(site, policy, found, first_seen)
     try:
-        decision = policies.select_tag(policy, found, site.image.tag, verify=gate)
+        decision = policies.select_tag(
+            policy, found, current, now=now, verify=gate, seen=seen.times if seen else None
+        )
     except AutomatorError as exc:  # the signature gate: no trust configured, registry down
         return Skip(site.where, str(exc), True)
     chain = f"; promoted: {promo.chain()}" if promo is not None else ""
+    if seen is not None and decision.tag in (None, current) and (wait := _waits(decision, seen)):
+        return Skip(site.where, f"{site.image.name}: {wait.tag} waits: {wait.reason}{chain}")
     if decision.tag is None:
         return Skip(site.where, f"{site.image.name}: {decision.reason}{chain}", decision.failed)
     verified = decision.digest if gate is not None else None
@@ -171,6 +205,36 @@ def decide(
     return Change(site, site.value, new, image, decision.reason + chain)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    times: Mapping[str, datetime]  # when each recorded tag was first seen
+    awaiting: tuple[str, ...]  # the tags that would be eligible were age no matter, best first
+
+
+def _seen(
+    site: Site,
+    policy: policies.Policy,
+    found: Sequence[policies.Candidate],
+    first_seen: FirstSeen | None,
+) -> _Seen | None:
+    """For a first-seen ``min-age``: the recorded times, after noting the tags to record.
+
+    Without a record (``first_seen`` None) every tag counts as seen now: too young."""
+    if policy.min_age is None or policy.age_from != "first-seen":
+        return None
+    awaiting = policies.awaiting_age(policy, found, site.image.tag)
+    if first_seen is None:
+        return _Seen({}, awaiting)
+    first_seen.note(site.image, awaiting)
+    return _Seen(first_seen.seen(site.image), awaiting)
+
+
+def _waits(decision: policies.Decision, seen: _Seen) -> policies.Refusal | None:
+    """The best tag that would have been taken but is too young since first seen."""
+    young = {r.tag: r for r in decision.refused if r.code == "too-young"}
+    return next((young[tag] for tag in seen.awaiting if tag in young), None)
+
+
 def held(site: Site, hold: Hold) -> Skip:
     """The Skip of a Site a person holds, naming the hold and where it was set."""
     at = site.image.tag or site.image.digest or site.value
@@ -187,6 +251,9 @@ def decide_chart(site: Site, charts: Charts | None) -> Change | Skip | None:
         return Skip(site.where, policy_problem(site.policy, exc), True)
     if policy.kind == "digest" or policy.pin_digest or policy.verify or policy.platform:
         why = "digest:, pin-digest, verify= and platform= are for images, not chart versions"
+        return Skip(site.where, f"{site.image.name}: {why}", True)
+    if policy.min_age is not None and policy.age_from == "first-seen":  # never recorded
+        why = "age-from=first-seen is for images; a chart version's min-age counts from its build"
         return Skip(site.where, f"{site.image.name}: {why}", True)
     found = charts.candidates(site.chart) if charts is not None else None
     if found is None:

@@ -10,12 +10,13 @@ the selection itself (``policies.select``), which explains every refusal.
     '1.4.3'
 """
 
+from policies.age import Seen
 from policies.argo import ARGO_STRATEGIES, from_argo
 from policies.constraints import Constraints, parse_constraint
 from policies.decision import Candidate, Decision, Refusal, Verify, decision_table
 from policies.errors import ConstraintError, PolicyError, VersionError
 from policies.policy import Policy, parse_policy
-from policies.select import admitter, select_tag
+from policies.select import admitter, awaiting_age, select_tag
 from policies.semver import Version, parse_flux, parse_strict, parse_version
 
 __all__ = [
@@ -27,10 +28,12 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Refusal",
+    "Seen",
     "Verify",
     "Version",
     "VersionError",
     "admitter",
+    "awaiting_age",
     "decision_table",
     "from_argo",
     "parse_constraint",

@@ -13,6 +13,8 @@ Kinds (aliases from Flux v1 and Argo CD Image Updater in brackets):
 Options: ``filter=<re>``, ``extract=<template>``, ``ignore=<glob>`` (repeatable),
 ``exclude=<re>`` (repeatable; a tag the regex finds anywhere is refused: Flux's
 ImageRepository ``exclusionList``), ``prerelease``, ``strict``, ``min-age=<duration>``,
+``age-from=build|first-seen`` (what ``min-age`` is measured from: the image's own build
+time, or when automator first saw the tag, which the caller records and passes in),
 ``pin-digest``, ``reflect-digest=never|if-not-present|always`` (Flux's
 ``digestReflectionPolicy``; ``always`` is ``pin-digest``), ``platform=<os>/<arch>[/<variant>]``,
 ``allow-downgrade``, ``order=<ordering>``, ``verify=cosign`` (adopt a tag only when the
@@ -81,6 +83,7 @@ VALUED: Final = frozenset(
         "ignore",
         "exclude",
         "min-age",
+        "age-from",
         "platform",
         "order",
         "reflect-digest",
@@ -94,6 +97,7 @@ REPEATABLE: Final = frozenset({"ignore", "exclude"})
 REFLECT: Final = ("never", "if-not-present", "always")
 VERIFIERS: Final = ("cosign",)
 SWITCH: Final = ("on", "off")
+AGE_FROM: Final = ("build", "first-seen")
 _DURATION: Final = re.compile(r"(?:[0-9]+[smhdw])+")
 _DURATION_PART: Final = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -129,13 +133,16 @@ class Policy:
     variants: bool = False  # keep the current tag's suffix family and precision (variants.py)
     promote_from: str | None = None  # a file or Kind/name whose tag this Site takes, soaked
     promote_after: timedelta = timedelta(0)  # how long that tag must have run there
+    age_from: str = "build"  # min-age from the build time, or from when automator first saw it
 
 
-def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
+def parse_policy(text: str, *, flux_v1: bool = False, age_from: str = "build") -> Policy:
     """Read a policy string; raise ``PolicyError`` naming the column on any mistake.
 
     ``flux_v1=True`` reads a ``fluxcd.io/tag.<container>`` value: no prefix means
     ``glob:``, and ``glob:``/``regex:`` pick the newest build, as fluxd did.
+    ``age_from`` is what ``min-age`` is measured from when the policy has no ``age-from=``
+    (automator.yaml's ``min_age_from``).
     """
     if flux_v1 and text.split(":", 1)[0].strip() not in ("semver", "glob", "regex", "regexp"):
         text = "glob:" + text
@@ -161,6 +168,12 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
     fields.update(_filter_fields(text, kind, options, fields.get("match")))
     if "min-age" in options:
         fields["min_age"] = _duration(text, options["min-age"][0])
+    if "age-from" in options:
+        if "min-age" not in options:
+            raise policy_error(text, options["age-from"][0].name_at, "age-from= only with min-age=")
+        age_from = _one_of(text, options["age-from"][0], AGE_FROM)
+    if "min_age" in fields:
+        fields["age_from"] = age_from
     if "platform" in options:
         fields["platform"] = _platform(text, options["platform"][0])
     if "exclude" in options:
@@ -182,7 +195,8 @@ def parse_policy(text: str, *, flux_v1: bool = False) -> Policy:
     fields["variants"] = _variants(text, kind, order, options, strict="strict" in flags or flux_v1)
     if order == "semver" and kind != "semver":
         fields["constraints"] = parse_constraint("*", include_prerelease="prerelease" in flags)
-    fields["needs_created"] = order == "newest-build" or "min_age" in fields
+    by_build = "min_age" in fields and fields["age_from"] == "build"
+    fields["needs_created"] = order == "newest-build" or by_build
     return Policy(text=text, kind=kind, **fields)  # type: ignore[arg-type]
 
 

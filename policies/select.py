@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
+from policies.age import Seen, too_young
 from policies.decision import Candidate, Decision, Refusal, Verify, refusal
 from policies.errors import VersionError
 from policies.filters import (
@@ -48,7 +50,7 @@ from policies.filters import (
     is_cosign_artefact,
     tag_problem,
 )
-from policies.keys import Key, keyer, utc
+from policies.keys import Key, keyer
 from policies.policy import Policy
 from policies.semver import parse_flux, parse_version
 from policies.variants import Variant, read_variant, variant_note
@@ -77,11 +79,14 @@ def select_tag(
     *,
     now: datetime | None = None,
     verify: Verify | None = None,
+    seen: Seen | None = None,
 ) -> Decision:
     """Pick the tag to run under ``policy``; explain every tag that did not win.
 
     ``now`` (default: the clock) only matters for ``min-age``; pass it for repeatable
     results. ``verify`` is the gate a ``verify=`` policy needs (ignored without one).
+    ``seen`` is when each tag was first seen, for ``min-age`` with ``age-from=first-seen``
+    (``policies.age``): a tag missing from it counts as seen now.
     """
     listed = _merge(candidates)
     if policy.verify is not None and verify is None:
@@ -91,7 +96,7 @@ def select_tag(
     if policy.kind == "digest":
         return _follow(policy, listed, current, gate)
     try:
-        return _select(policy, listed, current, now, PatternClock(), gate)
+        return _select(policy, listed, current, now, PatternClock(), gate, seen)
     except PatternTooSlow as slow:
         reason = (
             f"pattern {slow.pattern[:80]!r} ran past its time bound on tag {slow.tag[:40]!r};"
@@ -107,6 +112,7 @@ def _select(
     now: datetime | None,
     clock: PatternClock,
     verify: Verify | None,
+    seen: Seen | None = None,
 ) -> Decision:
     admit = _admitter(policy, clock)
     family = _family(policy, current)
@@ -134,7 +140,9 @@ def _select(
         if isinstance(keyed, Refusal):
             places.append(keyed)
             failed = failed or (keyed if keyed.code == "not-a-number" else None)
-        elif policy.min_age is not None and (young := _too_young(policy, tag, created, now)):
+        elif policy.min_age is not None and (
+            young := too_young(policy, tag, created, now, seen, current)
+        ):
             places.append(young)
         else:
             ranked.append((keyed[0], tag, keyed[1], len(places)))
@@ -205,6 +213,21 @@ def _admitter(policy: Policy, clock: PatternClock) -> Callable[[str], str | Refu
     return admit
 
 
+def awaiting_age(
+    policy: Policy, candidates: Iterable[Candidate | str], current: str | None
+) -> tuple[str, ...]:
+    """The tags whose first-seen time a ``min-age`` policy needs: those that would be eligible
+    (filter, range, ordering, not below ``current``) were age no matter, the one that would
+    win first, then the others sorted; ``current`` excluded.
+    """
+    if policy.min_age is None or policy.kind == "digest":
+        return ()
+    free = select_tag(replace(policy, min_age=None, verify=None), candidates, current)
+    rest = sorted({r.tag for r in free.refused if r.code == "not-newest"} - {current})
+    best = [free.tag] if free.tag is not None and free.tag != current else []
+    return (*best, *rest)
+
+
 def admitter(policy: Policy) -> Callable[[str], bool]:
     """A test of whether a tag passes ``policy``'s selection, ``filter=`` and ``ignore=``.
 
@@ -262,17 +285,6 @@ def _selection(policy: Policy) -> str:
     if policy.filter is not None:
         parts.append(f"filter={policy.filter.pattern}")
     return " and ".join(parts)
-
-
-def _too_young(policy: Policy, tag: str, created: datetime | None, now: datetime) -> Refusal | None:
-    if policy.min_age is None:
-        return None
-    if created is None:
-        return refusal(tag, "no-build-time", "build time unknown, and min-age needs it")
-    age = utc(now) - utc(created)
-    if age >= policy.min_age:
-        return None
-    return refusal(tag, "too-young", f"built {age} ago, younger than min-age {policy.min_age}")
 
 
 def _current_key(

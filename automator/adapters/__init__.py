@@ -20,6 +20,8 @@ time a reconcile opens a repository or a forge, so a rotated Secret needs no res
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from automator.adapters.charts import chart_catalog, chart_links
@@ -27,6 +29,8 @@ from automator.adapters.daemon import daemon_settings, notifier, shard, webhook_
 from automator.adapters.registries import registry_client, registry_hosts, registry_settings
 from automator.adapters.signatures import signature_gate
 from automator.adapters.sources import (
+    first_seen_stores,
+    first_seen_times,
     git_auth,
     open_repo,
     repositories,
@@ -57,6 +61,8 @@ __all__ = [
     "daemon",
     "daemon_settings",
     "engine",
+    "first_seen_stores",
+    "first_seen_times",
     "forge_factory",
     "git_auth",
     "notifier",
@@ -83,11 +89,13 @@ def engine(
     registry: Registry | None = None,
     max_age: float | None = None,
     scan_cache: ScanCache | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> Engine:
     """The engine for ``config``, its adapters built here.
 
     ``max_age`` keeps tag listings for that many seconds across reconciles (the
     daemon); without it a listing lasts as long as the engine (one ``run --once``).
+    ``now`` is the clock ``min-age`` and first-seen times read (default: the system's).
     """
     client = registry if registry is not None else registry_client(config, state_dir)
     charts = chart_catalog(config, state_dir)
@@ -106,6 +114,9 @@ def engine(
             charts=charts,
             chart_labels=chart_links(charts, client),
             scan_cache=scan_cache,
+            first_seen=first_seen_stores(config, state_dir),
+            now=now or (lambda: datetime.now(UTC)),
+            min_age_from=config.min_age_from,
             dashboard=dashboard_factory(config, state_dir),
         )
     )

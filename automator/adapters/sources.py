@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
 from automator.config import Config, Source
 from automator.engine import SourceSettings
-from automator.git import GitAuth, GitRepo
+from automator.firstseen import FILE, REF_PREFIX, FirstSeenStore
+from automator.git import GitAuth, GitRepo, Identity
 from automator.git.history import SHALLOW_DEPTH
+from automator.git.sideref import SideRef
 from automator.manifests.rules import Rule
 from automator.write import Repository
 
@@ -59,6 +62,36 @@ def repositories(config: Config, state_dir: Path) -> Callable[[SourceSettings], 
         return open_repo(entry, state_dir, index, branch=source.branch)
 
     return repo
+
+
+def first_seen_stores(
+    config: Config, state_dir: Path
+) -> Callable[[SourceSettings], FirstSeenStore]:
+    """Each source's first-seen record, on ``refs/automator/first-seen/<source>`` of its
+    remote, written as automator's commit author; credentials read at each call."""
+    by_name = {s.name: (index, s) for index, s in enumerate(config.sources)}
+    author = Identity.parse(config.write.commit.author)
+
+    def store(source: SourceSettings) -> FirstSeenStore:
+        index, entry = by_name[source.name]
+        # a clone of its own: read while the branch's clone is locked for a write, and small
+        repo = open_repo(entry, state_dir / "first-seen", index)
+        return FirstSeenStore(SideRef(repo, REF_PREFIX + source.name, FILE), author)
+
+    return store
+
+
+def first_seen_times(config: Config, state_dir: Path, repository: str) -> dict[str, datetime]:
+    """When automator first saw each tag of ``repository``, by any source's record (the
+    earliest); read only (``explain``). A record that cannot be read is one warning."""
+    stores = first_seen_stores(config, state_dir)
+    times: dict[str, datetime] = {}
+    for entry in config.sources:
+        recorded = stores(source_settings(entry)).read()
+        for (repo, tag), when in recorded.times.items():
+            if repo == repository:
+                times[tag] = min(when, times.get(tag, when))
+    return times
 
 
 def git_auth(source: Source, index: int = 0) -> GitAuth | None:
