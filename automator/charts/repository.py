@@ -26,7 +26,17 @@ from urllib.parse import urlsplit
 from automator.charts.index import ChartIndex, read_index
 from automator.charts.indexcache import IndexCache, Validators
 from automator.errors import ChartError, HttpError
-from automator.http import Again, BodyReader, Deadline, MiB, Reply, Request, Retry, StreamingHttp
+from automator.http import (
+    Again,
+    BodyReader,
+    Deadline,
+    MiB,
+    Reply,
+    Request,
+    Retry,
+    StreamingHttp,
+    host_of,
+)
 from automator.http.retry import retrying
 from automator.secrets import Secret
 
@@ -108,7 +118,7 @@ class HelmRepositories:
         """
         url = index_url(repo_url)
         parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2].lower()
+        host = host_of(url)
         if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
             raise ChartError(f"{repo_url}: a Helm repository URL is http(s)://host/path")
         access = self._access(host)
@@ -136,7 +146,7 @@ class HelmRepositories:
 
     def _fetch(self, repo_url: str, url: str, access: Access, held: Validators | None) -> _Answer:
         """One conditional GET, its 200 body parsed as it arrives."""
-        host = urlsplit(url).netloc.rpartition("@")[2].lower()
+        host = host_of(url)
         deadline = Deadline(self._seconds, url, self._http.now)
         request = Request(
             "GET",

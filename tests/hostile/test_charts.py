@@ -130,28 +130,16 @@ def test_a_hostile_index_is_one_line_and_nothing_is_cached(
     assert helm_repo.statuses(f"{path}/index.yaml") == [200]
 
 
-class CutMidway:
+class CutMidway(HttpClient):
     """The real client; once an answer's head has come, the file nginx is sending shrinks.
 
     nginx then stops short of the length it declared and closes the connection.
     """
 
     def __init__(self, file: Path, keep: int) -> None:
-        self.http = HttpClient()
+        super().__init__()
         self.file = file
         self.keep = keep
-
-    def now(self) -> float:
-        return self.http.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.http.sleep(seconds)
-
-    def send(self, request: Request, deadline: Deadline) -> Reply:
-        return self.http.send(request, deadline)
-
-    def retry(self, attempt: Callable[[], Reply], *, deadline: Deadline, policy: Retry) -> Reply:
-        return self.http.retry(attempt, deadline=deadline, policy=policy)
 
     def stream(
         self, request: Request, deadline: Deadline, consume: Callable[[Reply, BodyReader], T]
@@ -161,7 +149,7 @@ class CutMidway:
                 file.truncate(self.keep)
             return consume(head, body)
 
-        return self.http.stream(request, deadline, cut)
+        return super().stream(request, deadline, cut)
 
 
 def test_an_index_cut_off_mid_stream_is_one_line_and_nothing_is_cached(
