@@ -51,6 +51,8 @@ class BodyReader:
         """Up to ``size`` bytes of the body (all that is left when ``size`` < 0); b"" at its end."""
         if size < 0:
             return b"".join(iter(lambda: self.read(CHUNK), b""))
+        if size == 0:
+            return b""
         if not self._pending:
             self._pending = self._next()
         chunk, self._pending = self._pending[:size], self._pending[size:]
