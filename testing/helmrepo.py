@@ -4,7 +4,8 @@ The directory holds what ``helm package`` and ``helm repo index`` would write: c
 archives (``<name>-<version>.tgz``, a gzip'd tar whose top directory is the chart's
 name, holding ``Chart.yaml``, ``values.yaml`` and ``templates/``) and an ``index.yaml``
 listing each with its sha256 digest. nginx answers ``If-None-Match`` and
-``If-Modified-Since`` itself (304), as the static hosts of real repositories do.
+``If-Modified-Since`` itself (304), as the static hosts of real repositories do, and
+sends ``<file>.gz`` gzip-encoded in place of ``<file>`` when there is one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ http {
     uwsgi_temp_path @RUN@/tmp/uwsgi;
     scgi_temp_path @RUN@/tmp/scgi;
     types { application/x-yaml yaml; application/gzip tgz; }
+    gzip_static on;  # index.yaml.gz beside index.yaml is sent gzip-encoded, as CDNs do
     server {
         listen 127.0.0.1:@PORT@;
         root @ROOT@;

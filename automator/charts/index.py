@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Final
+from typing import Any, Final, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -33,6 +33,7 @@ from ruamel.yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
+from ruamel.yaml.reader import ReaderError
 
 from automator.errors import ChartError
 
@@ -41,6 +42,12 @@ MAX_SCALAR: Final = 64 * 1024
 MAX_DEPTH: Final = 32
 _KEPT: Final = ("version", "created", "digest", "home")
 _NOTES: Final = "artifacthub.io/changes", "artifacthub.io/releaseNotes"
+
+
+class Readable(Protocol):
+    """What the parser reads from: a file, an answer's ``BodyReader``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +75,21 @@ class ChartIndex:
 
 
 def read_index(
-    stream: IO[bytes] | bytes, *, where: str, max_entries: int = MAX_ENTRIES
+    stream: Readable | bytes, *, where: str, max_entries: int = MAX_ENTRIES
 ) -> ChartIndex:
-    """The charts in an ``index.yaml``; ``ChartError`` naming ``where`` if it is refused."""
+    """The charts in an ``index.yaml``; ``ChartError`` naming ``where`` if it is refused.
+
+    ``stream`` is read as the parser asks (16 KiB at a time): an answer's ``BodyReader``
+    is parsed while it arrives, never held whole.
+    """
     source = stream if not isinstance(stream, bytes) else _Bytes(stream)
     try:
         return _Walker(YAML(typ="safe").parse(source), where, max_entries).index()
+    except ReaderError as exc:
+        raise ChartError(
+            f"{where}: not UTF-8 text (at byte {exc.position}: {str(exc.reason)[:60]}); check the"
+            " repository URL"
+        ) from exc
     except YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
         raise ChartError(f"{where}: not YAML (line {line}); check the repository URL") from exc

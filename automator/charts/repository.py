@@ -2,37 +2,47 @@
 
 Each read sends the ``ETag`` and ``Last-Modified`` of the copy we hold (``If-None-Match``,
 ``If-Modified-Since``); a 304 costs no body and no parse. The parsed index is kept in
-memory and, with a ``cache_dir``, on disk as JSON, so the next process starts warm.
+memory and, with a ``cache_dir``, on disk (``charts.indexcache``), so the next process
+starts warm.
 
 Which hosts may be asked, and with which credentials and CA bundle, is the caller's
 ``access`` function (the ``registries:`` allow-list of automator.yaml): a host it
-refuses is never contacted. The body is read within ``limit`` bytes (gzip included)
-and parsed as a stream (``charts.index``).
+refuses is never contacted. The body is parsed while it arrives from the socket
+(``Http.stream``, ``charts.index``), within ``limit`` bytes (gzip included): the index
+is never held whole, only what the parser keeps of it.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
-from automator.charts.index import ChartIndex, ChartVersion, read_index
+from automator.charts.index import ChartIndex, read_index
+from automator.charts.indexcache import IndexCache, Validators
 from automator.errors import ChartError, HttpError
-from automator.http import Again, Deadline, Http, MiB, Reply, Request, Retry
+from automator.http import (
+    Again,
+    BodyReader,
+    Deadline,
+    MiB,
+    Reply,
+    Request,
+    Retry,
+    StreamingHttp,
+    host_of,
+)
+from automator.http.retry import retrying
 from automator.secrets import Secret
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT: Final = 64 * MiB
-_CACHE_FORMAT: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +57,31 @@ class Access:
 
 @dataclass(frozen=True, slots=True)
 class IndexRead:
-    """One read of an index: the charts, the HTTP status (200 or 304) and the body size."""
+    """One read of an index: the charts, the HTTP status (200 or 304) and the body size.
+
+    ``held`` is the most body bytes held at once while parsing (0 for a 304): the
+    bound that streaming keeps, whatever the size.
+    """
 
     index: ChartIndex
     status: int
     size: int = 0
+    held: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Cached:
-    etag: str
-    modified: str
+    validators: Validators
     index: ChartIndex
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    validators: Validators | None = None
+    index: ChartIndex | None = None
+    size: int = 0
+    held: int = 0
 
 
 def index_url(repo_url: str) -> str:
@@ -71,7 +94,7 @@ class HelmRepositories:
 
     def __init__(
         self,
-        http: Http,
+        http: StreamingHttp,
         access: Callable[[str], Access],
         *,
         cache_dir: Path | None = None,
@@ -81,7 +104,7 @@ class HelmRepositories:
     ) -> None:
         self._http = http
         self._access = access
-        self._cache_dir = cache_dir
+        self._disk = IndexCache(cache_dir) if cache_dir is not None else None
         self._limit = limit
         self._seconds = seconds
         self._retry = retry or Retry()
@@ -95,7 +118,7 @@ class HelmRepositories:
         """
         url = index_url(repo_url)
         parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2].lower()
+        host = host_of(url)
         if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
             raise ChartError(f"{repo_url}: a Helm repository URL is http(s)://host/path")
         access = self._access(host)
@@ -104,98 +127,88 @@ class HelmRepositories:
                 f"{repo_url}: plain http; use https, or set insecure: true for {host} in"
                 " registries: of automator.yaml"
             )
-        cached = self._cached(url)
-        headers = self._headers(access, cached)
+        held = self._validators(url)
+        answer = self._fetch(repo_url, url, access, held)
+        if answer.status == 304 and held is not None:
+            index = self._held_index(url, held)
+            if index is not None:
+                return IndexRead(index, 304)
+            answer = self._fetch(repo_url, url, access, None)  # the copy went away: read it all
+        if answer.status in (401, 403):
+            raise ChartError(
+                f"{repo_url}: {answer.status} reading index.yaml; check the credentials"
+                f" for {host} in registries: of automator.yaml"
+            )
+        if answer.index is None or answer.validators is None:
+            raise ChartError(f"{repo_url}: {answer.status} reading index.yaml")
+        self._store(url, _Cached(answer.validators, answer.index))
+        return IndexRead(answer.index, 200, answer.size, answer.held)
+
+    def _fetch(self, repo_url: str, url: str, access: Access, held: Validators | None) -> _Answer:
+        """One conditional GET, its 200 body parsed as it arrives."""
+        host = host_of(url)
         deadline = Deadline(self._seconds, url, self._http.now)
         request = Request(
             "GET",
             url,
-            headers=headers,
+            headers=self._headers(access, held),
             limit=self._limit,
             verify=access.ca_bundle or True,
             timeout=(10.0, 60.0),
         )
 
-        def attempt() -> Reply:
-            reply = self._http.send(request, deadline)
-            if reply.status == 429 or reply.status >= 500:
-                raise Again(f"{host} answered {reply.status}")
-            return reply
+        def consume(head: Reply, body: BodyReader) -> _Answer:
+            if head.status == 429 or head.status >= 500:
+                raise Again(f"{host} answered {head.status}")
+            if head.status != 200:
+                return _Answer(head.status)
+            index = read_index(body, where=repo_url)
+            found = Validators(head.headers.get("ETag", ""), head.headers.get("Last-Modified", ""))
+            return _Answer(200, found, index, body.size, body.held)
+
+        def attempt() -> _Answer:
+            return self._http.stream(request, deadline, consume)
 
         try:
-            reply = self._http.retry(attempt, deadline=deadline, policy=self._retry)
+            return retrying(attempt, deadline=deadline, policy=self._retry, sleep=self._http.sleep)
         except Again as again:
             raise ChartError(f"{repo_url}: {again.reason}", transient=True) from again
         except HttpError as exc:  # its message names the URL already
             raise ChartError(str(exc), transient=exc.transient) from exc
-        if reply.status == 304 and cached is not None:
-            return IndexRead(cached.index, 304)
-        if reply.status in (401, 403):
-            raise ChartError(
-                f"{repo_url}: {reply.status} reading index.yaml; check the credentials"
-                f" for {host} in registries: of automator.yaml"
-            )
-        if reply.status != 200:
-            raise ChartError(f"{repo_url}: {reply.status} reading index.yaml")
-        index = read_index(reply.body, where=repo_url)
-        etag, modified = reply.headers.get("ETag", ""), reply.headers.get("Last-Modified", "")
-        self._store(url, _Cached(etag, modified, index))
-        return IndexRead(index, 200, len(reply.body))
 
-    def _headers(self, access: Access, cached: _Cached | None) -> dict[str, str]:
+    def _headers(self, access: Access, held: Validators | None) -> dict[str, str]:
         headers = {"Accept": "application/x-yaml, text/yaml, */*"}
         if access.username is not None and access.password is not None:
             pair = f"{access.username}:{access.password.reveal()}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        if cached is not None and cached.etag:
-            headers["If-None-Match"] = cached.etag
-        if cached is not None and cached.modified:
-            headers["If-Modified-Since"] = cached.modified
+        if held is not None and held.etag:
+            headers["If-None-Match"] = held.etag
+        if held is not None and held.modified:
+            headers["If-Modified-Since"] = held.modified
         return headers
 
-    def _cached(self, url: str) -> _Cached | None:
+    def _validators(self, url: str) -> Validators | None:
+        """The validators of the copy held, in memory or on disk (its first line only)."""
         with self._lock:
             found = self._memory.get(url)
-        if found is not None or self._cache_dir is None:
-            return found
-        path = self._path(url)
-        try:
-            stored = json.loads(path.read_text())
-            if stored.get("format") != _CACHE_FORMAT or stored.get("url") != url:
-                return None
-            charts = {
-                name: tuple(_version(v) for v in versions)
-                for name, versions in stored["charts"].items()
-            }
-            found = _Cached(stored["etag"], stored["modified"], ChartIndex(charts))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.debug("no usable cached index for %s: %s", url, exc)
-            return None
+        if found is not None:
+            return found.validators
+        return self._disk.validators(url) if self._disk is not None else None
+
+    def _held_index(self, url: str, validators: Validators) -> ChartIndex | None:
+        """The copy a 304 confirmed: from memory, or read from disk a chart at a time."""
         with self._lock:
-            self._memory[url] = found
-        return found
+            found = self._memory.get(url)
+        if found is not None and found.validators == validators:
+            return found.index
+        index = self._disk.load(url, validators) if self._disk is not None else None
+        if index is not None:
+            with self._lock:
+                self._memory[url] = _Cached(validators, index)
+        return index
 
     def _store(self, url: str, cached: _Cached) -> None:
         with self._lock:
             self._memory[url] = cached
-        if self._cache_dir is None or not (cached.etag or cached.modified):
-            return
-        charts = {n: [asdict(v) for v in vs] for n, vs in cached.index.charts.items()}
-        doc = {"format": _CACHE_FORMAT, "url": url, "etag": cached.etag}
-        doc |= {"modified": cached.modified, "charts": charts}
-        path = self._path(url)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(doc, separators=(",", ":")))
-            partial.replace(path)
-        except OSError as exc:
-            logger.warning("cannot cache the index of %s in %s: %s", url, path.parent, exc)
-
-    def _path(self, url: str) -> Path:
-        assert self._cache_dir is not None
-        return self._cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
-
-
-def _version(stored: dict[str, Any]) -> ChartVersion:
-    return ChartVersion(**{**stored, "sources": tuple(stored.get("sources") or ())})
+        if self._disk is not None and (cached.validators.etag or cached.validators.modified):
+            self._disk.store(url, cached.validators, cached.index)

@@ -3,8 +3,10 @@
 ``send`` is one exchange: connect and read timeouts, a watchdog that hangs up at the
 call's deadline (``hangup``), the body read within its cap (``body``), every answer
 counted once, and transport failures turned into ``Again`` (worth another attempt)
-or an ``HttpError``. ``retry`` runs attempts in the one retry loop (``retry``). The
-clock and the sleep are the instance's, so tests can count waits and move time.
+or an ``HttpError``. ``stream`` is the same exchange with the body handed to the
+caller as it arrives (``BodyReader``), for a body parsed as a stream. ``retry`` runs
+attempts in the one retry loop (``retry``). The clock and the sleep are the
+instance's, so tests can count waits and move time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import ssl
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -22,14 +24,15 @@ from requests.utils import select_proxy
 
 from automator import metrics
 from automator.http.address import check_name, public_only
-from automator.http.body import ACCEPT_ENCODING, read_capped
+from automator.http.body import ACCEPT_ENCODING, BodyReader, read_capped
 from automator.http.deadline import Deadline
-from automator.http.errors import Again, TlsFailed
+from automator.http.errors import Again, DeadlinePassed, TlsFailed
 from automator.http.hangup import hang_up_at, install
 from automator.http.message import Reply, Request
 from automator.http.retry import Retry, retrying
 
 Count = Callable[[str, int], None]  # (host, status) of every answer
+T = TypeVar("T")
 
 
 class Http(Protocol):
@@ -49,6 +52,16 @@ class Http(Protocol):
 
     def retry(self, attempt: Callable[[], Reply], *, deadline: Deadline, policy: Retry) -> Reply:
         """``attempt()`` in the retry loop: again after each Again, within ``policy``."""
+        ...
+
+
+class StreamingHttp(Http, Protocol):
+    """An ``Http`` that can also hand an answer's body over as it arrives."""
+
+    def stream(
+        self, request: Request, deadline: Deadline, consume: Callable[[Reply, BodyReader], T]
+    ) -> T:
+        """``consume(head, body)`` during one exchange; what it returns (``HttpClient.stream``)."""
         ...
 
 
@@ -93,19 +106,47 @@ class HttpClient:
         return retrying(attempt, deadline=deadline, policy=policy, sleep=self._sleep)
 
     def send(self, request: Request, deadline: Deadline) -> Reply:
+        def read(resp: requests.Response, head: Reply) -> Reply:
+            if request.method == "HEAD":
+                return head
+            body = read_capped(resp, request.limit, deadline)
+            return Reply(head.status, head.url, head.headers, body, head.reason)
+
+        return self._watched(request, deadline, read)
+
+    def stream(
+        self, request: Request, deadline: Deadline, consume: Callable[[Reply, BodyReader], T]
+    ) -> T:
+        """``consume(head, body)`` while the answer arrives: ``head`` without its body,
+        ``body`` read from the socket within ``request.limit``, cut at ``deadline``."""
+
+        def read(resp: requests.Response, head: Reply) -> T:
+            return consume(head, BodyReader(resp, request.limit, deadline))
+
+        return self._watched(request, deadline, read)
+
+    def _watched(
+        self, request: Request, deadline: Deadline, finish: Callable[[requests.Response, Reply], T]
+    ) -> T:
         left = deadline.check()
         with hang_up_at(left) as watch:
             try:
-                reply = self._exchange(request, deadline, left)
-            except Again as again:
+                result = self._exchange(request, deadline, left, finish)
+            except (Again, DeadlinePassed) as failed:
                 if watch.fired:  # we hung up at the deadline: say that, not "no connection"
-                    raise deadline.passed(cut=True) from again
+                    raise deadline.passed(cut=True) from failed
                 raise
         if watch.fired:  # a cut during the headers can look like an empty answer
             raise deadline.passed(cut=True)
-        return reply
+        return result
 
-    def _exchange(self, request: Request, deadline: Deadline, left: float) -> Reply:
+    def _exchange(
+        self,
+        request: Request,
+        deadline: Deadline,
+        left: float,
+        finish: Callable[[requests.Response, Reply], T],
+    ) -> T:
         connect, read = request.timeout
         host = host_of(request.url)
         guard = public_only(deadline.what) if request.public_only else nullcontext()
@@ -129,8 +170,9 @@ class HttpClient:
             with resp:
                 if self._count is not None:
                     self._count(host, resp.status_code)
-                head = request.method == "HEAD"
-                body = b"" if head else read_capped(resp, request.limit, deadline)
+                url = resp.url or request.url
+                head = Reply(resp.status_code, url, resp.headers, b"", resp.reason or "")
+                return finish(resp, head)
         except requests.exceptions.SSLError as exc:
             raise TlsFailed(deadline.what, tls_reason(exc)) from exc
         except requests.ConnectionError as exc:
@@ -140,8 +182,6 @@ class HttpClient:
             raise Again(f"{host} did not answer in time") from exc
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise Again(type(exc).__name__) from exc
-        url = resp.url or request.url
-        return Reply(resp.status_code, url, resp.headers, body, resp.reason or "")
 
     def _proxied(self, url: str) -> bool:
         """Whether ``url`` goes through a proxy (then the proxy, not we, dials the address)."""

@@ -1,15 +1,25 @@
 """Hostile chart repositories: a YAML bomb index, archives on another host, a version with a
-newline. Each gets a one-line message, and nothing is written."""
+newline; indexes too deep, too long, not UTF-8, over the byte cap (declared, or found while
+decoding gzip), cut short. Each gets a one-line message, and nothing is written or cached."""
 
 from __future__ import annotations
 
+import gzip
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import pytest
+
+from automator.charts.repository import Access, HelmRepositories
+from automator.errors import ChartError
+from automator.http import BodyReader, Deadline, HttpClient, Reply, Request, Retry
 from testing.gitserver import GitDaemon, make_bare_repo
 from testing.helmrepo import Chart, HelmRepoServer, write_index
 from tests.e2e.test_skeleton import automator, commits, write_config
 
+T = TypeVar("T")
 BOMB = """\
 apiVersion: v1
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
@@ -71,3 +81,96 @@ def test_hostile_indexes_write_nothing(
         found = [line for line in lines if words in line and repo in line]
         assert len(found) == 1, (words, result.stderr)
     assert result.returncode != 0, "the unreadable index is a failure a person must see"
+
+
+def _plain(body: bytes) -> dict[str, bytes]:
+    return {"index.yaml": body}
+
+
+def _gzipped(body: bytes, cut: int = 0) -> dict[str, bytes]:
+    packed = gzip.compress(body)
+    return {"index.yaml": b"entries: {}\n", "index.yaml.gz": packed[: len(packed) - cut]}
+
+
+VERSIONS = b"apiVersion: v1\nentries:\n  web:\n" + b"  - {version: 1.0.0, name: web}\n" * 80_000
+LIMIT = 1024 * 1024
+HOSTILE = {  # what nginx serves -> the words of the one line
+    "bomb": (_plain(BOMB.encode()), "anchors and aliases are refused in index.yaml"),
+    "deep": (_plain(b"entries:\n  c:\n  - " + b"[" * 40 + b"]" * 40 + b"\n"), "nested deeper"),
+    "long": (_plain(b"entries: {c: [{version: '" + b"9" * 70_000 + b"'}]}\n"), "longer than"),
+    "utf8": (_plain(b"entries:\n  web:\n  - {version: 1.0.0\xff}\n"), "not UTF-8 text"),
+    "declared-over-cap": (_plain(VERSIONS), f"answer of {len(VERSIONS)} bytes is over the {LIMIT}"),
+    "gzip-over-cap": (_gzipped(VERSIONS), f"answer is over the {LIMIT}-byte limit"),
+    "gzip-cut": (_gzipped(VERSIONS[: LIMIT // 2], cut=100), "compressed body is corrupt"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_a_hostile_index_is_one_line_and_nothing_is_cached(
+    tmp_path: Path, helm_repo: HelmRepoServer, kind: str
+) -> None:
+    files, words = HOSTILE[kind]
+    path = f"{kind}-{uuid.uuid4().hex[:8]}"
+    (helm_repo.root / path).mkdir()
+    for name, body in files.items():
+        (helm_repo.root / path / name).write_bytes(body)
+    cache = tmp_path / "cache"
+    repos = HelmRepositories(
+        HttpClient(),
+        lambda host: Access(insecure=True),
+        cache_dir=cache,
+        limit=LIMIT,
+        retry=Retry(attempts=1),
+    )
+    with pytest.raises(ChartError) as caught:
+        repos.read(helm_repo.url(path))
+    said = str(caught.value)
+    assert words in said and said.startswith(helm_repo.url(path)) and "\n" not in said
+    assert not cache.exists() or not list(cache.iterdir()), "nothing cached, not even in part"
+    assert helm_repo.statuses(f"{path}/index.yaml") == [200]
+
+
+class CutMidway(HttpClient):
+    """The real client; once an answer's head has come, the file nginx is sending shrinks.
+
+    nginx then stops short of the length it declared and closes the connection.
+    """
+
+    def __init__(self, file: Path, keep: int) -> None:
+        super().__init__()
+        self.file = file
+        self.keep = keep
+
+    def stream(
+        self, request: Request, deadline: Deadline, consume: Callable[[Reply, BodyReader], T]
+    ) -> T:
+        def cut(head: Reply, body: BodyReader) -> T:
+            with self.file.open("r+b") as file:
+                file.truncate(self.keep)
+            return consume(head, body)
+
+        return super().stream(request, deadline, cut)
+
+
+def test_an_index_cut_off_mid_stream_is_one_line_and_nothing_is_cached(
+    tmp_path: Path, helm_repo: HelmRepoServer
+) -> None:
+    path = f"cut-{uuid.uuid4().hex[:8]}"
+    (helm_repo.root / path).mkdir()
+    index = helm_repo.root / path / "index.yaml"
+    head = b"apiVersion: v1\nentries:\n  web:\n  - {version: 1.0.0, name: web}\n"
+    filler = b"#" + b"x" * 98 + b"\n"  # more than the sockets between us hold
+    index.write_bytes(head + filler * 400_000)
+    cache = tmp_path / "cache"
+    repos = HelmRepositories(
+        CutMidway(index, 1_000_000),
+        lambda host: Access(insecure=True),
+        cache_dir=cache,
+        retry=Retry(attempts=1),
+    )
+    with pytest.raises(ChartError) as caught:
+        repos.read(helm_repo.url(path))
+    said = str(caught.value)
+    assert said.startswith(f"{helm_repo.url(path)}: the answer was cut off after ")
+    assert caught.value.transient and "\n" not in said
+    assert not cache.exists() or not list(cache.iterdir()), "nothing cached, not even in part"

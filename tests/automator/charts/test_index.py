@@ -85,6 +85,8 @@ def test_reads_what_the_test_repository_writes(tmp_path: Path) -> None:
         (b"entries: {c: [{version: '" + b"9" * 70_000 + b"'}]}\n", "longer than 65536"),
         (b"entries:\n  a: b: c\n", "not YAML (line 2)"),
         (b"", "the document ends early"),
+        (b"entries:\n  c:\n  - {version: 1.0.0\xff}\n", "not UTF-8 text (at byte 33"),
+        (b"entries:\n  \xc3\x28: []\n", "not UTF-8 text"),
     ],
 )
 def test_hostile_indexes_are_refused_in_one_line(text: bytes, why: str) -> None:
@@ -124,3 +126,28 @@ def test_a_large_index_is_read_without_building_the_document() -> None:
         tracemalloc.stop()
     assert sum(len(v) for v in index.charts.values()) == 500
     assert peak < len(data) // 4, f"peak {peak} bytes for a {len(data)}-byte index"
+
+
+class Recorder:
+    """A reader over bytes that counts what the parser asks of it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+        self.asked: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        end = len(self.data) if size < 0 else self.at + size
+        chunk, self.at = self.data[self.at : end], min(end, len(self.data))
+        return chunk
+
+
+def test_the_parser_pulls_the_index_a_bounded_piece_at_a_time() -> None:
+    """What the parser holds of the text is counted: it never asks for more than 16 KiB."""
+    entry = b"  - {version: 1.0.%d, description: %s}\n"
+    data = b"entries:\n  c:\n" + b"".join(entry % (n, b"x" * 500) for n in range(4000))
+    recorder = Recorder(data)
+    index = read_index(recorder, where="big")
+    assert len(index.versions("c")) == 4000
+    assert max(recorder.asked) <= 16 * 1024 and min(recorder.asked) > 0
+    assert len(recorder.asked) >= len(data) // (16 * 1024)

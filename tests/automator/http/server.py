@@ -30,7 +30,9 @@ ENCODED = {
     "corrupt": ("gzip", gzip.compress(TEXT)[:12] + b"\x00garbage\xff" * 8),
     "br": ("br", b"\x0b\x02\x80"),
     "bomb": ("gzip", BOMB),
+    "truncated": ("gzip", gzip.compress(TEXT * 100)[:-30]),  # a whole answer of a cut stream
 }
+SHORT = (100_000, 5000)  # /short declares the first, sends the second, and closes
 
 
 class _Server(ThreadingHTTPServer):
@@ -42,7 +44,7 @@ class _Server(ThreadingHTTPServer):
 
 class EdgeServer:
     """Routes: /ok, /status/<code>[?retry_after=], /flaky/<key>/<n>, /encoded/<kind>,
-    /declared, /endless, /drip, /reset."""
+    /declared, /endless, /drip, /reset, /short."""
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
@@ -100,6 +102,9 @@ class EdgeServer:
         if kind == "drip":
             h.wfile.write(b"HTTP/1.1 200 OK\r\n")
             return self._pour(h, path, b"y", every=DRIP_EVERY, times=DRIP_BYTES)
+        if kind == "short":
+            h.close_connection = True
+            return _send(h, 200, b"z" * SHORT[1], {"Content-Length": str(SHORT[0])}, length=False)
         if kind == "reset":
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
             h.connection.close()
