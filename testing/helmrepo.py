@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,8 +90,18 @@ class HelmRepoServer:
     def tls_url(self, path: str) -> str:
         return f"https://{self.tls_host}/{path}"
 
-    def statuses(self, path: str) -> list[int]:
-        """The HTTP statuses nginx logged for GETs of ``/<path>``, in order."""
+    def statuses(self, path: str, count: int = 0, timeout: float = 15.0) -> list[int]:
+        """The HTTP statuses nginx logged for GETs of ``/<path>``, in order.
+
+        nginx logs a request when it finalizes it, which can be just after the client has
+        read the answer or hung up: with ``count``, wait (up to ``timeout``) for that many.
+        """
+        deadline = time.monotonic() + timeout
+        while len(found := self._logged(path)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
+
+    def _logged(self, path: str) -> list[int]:
         log = self.run / "nginx-access.log"
         found = []
         for line in log.read_text().splitlines() if log.exists() else []:

@@ -80,6 +80,20 @@ def landed_tag(remote: Path, image: str) -> str:
     return text.rsplit(f"{image}:", 1)[-1].strip()
 
 
+REPORTED = ("fleet: up to date", "fleet: pushed", "fleet: no changes")  # daemon/report.py
+
+
+def first_cycle(log: Path, timeout: float = 120.0) -> None:
+    """Wait until the daemon's log reports its first reconcile of the source."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if any(word in text for word in REPORTED):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the soak's daemon reported no reconcile within {timeout:.0f} s; see {log}")
+
+
 def run_soak(seconds: float, workdir: Path, tag_every: float = 1.5) -> Report:
     """Run the soak for ``seconds`` (plus a settle of at most 60 s) in ``workdir``."""
     with Registry(workdir / "registry") as registry, FaultProxy(registry.url) as proxy:
@@ -145,7 +159,7 @@ def run_soak(seconds: float, workdir: Path, tag_every: float = 1.5) -> Report:
                 daemon.start()
                 counts["outages"] += 1
 
-        time.sleep(2.0)
+        first_cycle(workdir / "daemon.log")  # RSS before the first cycle is import ramp-up
         start_rss = rss_kb(proc.pid)
         threads = [
             threading.Thread(target=f, daemon=True) for f in (tags_arrive, faults, people, outages)

@@ -127,7 +127,7 @@ def test_a_hostile_index_is_one_line_and_nothing_is_cached(
     said = str(caught.value)
     assert words in said and said.startswith(helm_repo.url(path)) and "\n" not in said
     assert not cache.exists() or not list(cache.iterdir()), "nothing cached, not even in part"
-    assert helm_repo.statuses(f"{path}/index.yaml") == [200]
+    assert helm_repo.statuses(f"{path}/index.yaml", 1) == [200]
 
 
 class CutMidway(HttpClient):
