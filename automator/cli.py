@@ -266,6 +266,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     no image) are one line each on stderr, with what to do; then check exits 1.
     In pull-request mode the versions closed pull requests declined are listed too,
     read from the forge without writing (or a line says they could not be).
+    Under a Site whose min-age counts from first sight: the recorded tags it waits
+    for, when automator first saw each and when it is old enough (read, never written).
 
     \b
     Example:
