@@ -32,7 +32,9 @@ from automator.config import (
     parse_config,
     with_overrides,
 )
+from automator.engine import SourceSettings
 from automator.errors import AutomatorError, ConfigError
+from automator.firstseen import first_seen_notes, first_seen_repositories
 from automator.logs import setup_logging
 from automator.manifests import ScanResult, check_errors, check_report
 from automator.model import Skip
@@ -264,6 +266,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     no image) are one line each on stderr, with what to do; then check exits 1.
     In pull-request mode the versions closed pull requests declined are listed too,
     read from the forge without writing (or a line says they could not be).
+    Under a Site whose min-age counts from first sight: the recorded tags it waits
+    for, when automator first saw each and when it is old enough (read, never written).
 
     \b
     Example:
@@ -275,7 +279,8 @@ def check(config_path: Path, state_dir: Path | None) -> None:
     mistakes = 0
     for source in engine.sources:
         result = engine.scan(source.name)
-        for line in check_report(_unlisted_skipped(result, hosts)):
+        seen = _first_seen_notes(config, source, result)
+        for line in check_report(_unlisted_skipped(result, hosts), seen):
             click.echo(f"{source.name}: {line}")
         for line in engine.declined(source.name):
             click.echo(f"{source.name}: {line}")
@@ -454,6 +459,18 @@ def _first_seen(
         click.echo("no --config: no first-seen record is read, so every tag counts as seen now")
         return {}
     return adapters.first_seen_times(config, Path(config.state_dir), ref.canonical_name)
+
+
+def _first_seen_notes(
+    config: Config, source: SourceSettings, result: ScanResult
+) -> dict[str, list[str]]:
+    """``check``: the first-seen times of the Sites whose ``min-age`` counts from first
+    sight, read from the source's record (read only, as ``plan`` does; none: no read)."""
+    age_from = config.min_age_from
+    if not first_seen_repositories(result.sites, age_from):
+        return {}
+    store = adapters.first_seen_stores(config, Path(config.state_dir))(source)
+    return first_seen_notes(result.sites, store.read(), datetime.now(UTC), age_from)
 
 
 def _held_sites(config: Config, ref: ImageRef) -> list[str]:

@@ -70,7 +70,10 @@ class Source(_Model):
     """A config repo: where to read manifests and where to write back."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    """A name for logs, metrics and `check` output: letters, digits, ``.``, ``_``, ``-``."""
+    """A name for logs, metrics and `check` output: letters, digits, ``.``, ``_``, ``-``.
+    It also names the source's side refs (``refs/automator/first-seen/<name>``,
+    ``refs/automator/dashboard/<name>``), so Git's ref rules apply: no ``..``, and no
+    ``.`` or ``.lock`` at the end."""
     url: str
     """The Git remote: https://, ssh://, git://, file://, scp-like, or a local path (relative to
     automator.yaml's directory)."""
@@ -98,6 +101,25 @@ class Source(_Model):
     dashboard: bool | None = None
     """Keep a status issue (dashboard) for this source (true) or not (false), whatever
     ``write.dashboard`` says. Default: ``write.dashboard``."""
+
+    @field_validator("name")
+    @classmethod
+    def _ref_safe_name(cls, name: str) -> str:
+        # git check-ref-format: a component has no "..", does not end with "." or ".lock"
+        # (the charset above already excludes the rest: a leading ".", "@{", ~^:?*[\ )
+        why = (
+            "holds '..'" if ".." in name
+            else "ends with '.lock'" if name.endswith(".lock")
+            else "ends with '.'" if name.endswith(".")
+            else None
+        )  # fmt: skip
+        if why is not None:
+            safe = re.sub(r"\.\.+", ".", name).removesuffix(".lock").rstrip(".") or "source"
+            raise ValueError(
+                f"{name!r} {why}, which Git refuses in a ref name (refs/automator/first-seen/"
+                f"{name}); rename the source, e.g. to {safe!r}"
+            )
+        return name
 
     @field_validator("paths")
     @classmethod

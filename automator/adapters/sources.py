@@ -74,11 +74,20 @@ def first_seen_stores(
 
     def store(source: SourceSettings) -> FirstSeenStore:
         index, entry = by_name[source.name]
-        # a clone of its own: read while the branch's clone is locked for a write, and small
-        repo = open_repo(entry, state_dir / "first-seen", index)
-        return FirstSeenStore(SideRef(repo, REF_PREFIX + source.name, FILE), author)
+        return FirstSeenStore(
+            side_ref(entry, state_dir, index, REF_PREFIX + source.name, FILE), author
+        )
 
     return store
+
+
+def side_ref(
+    source: Source, state_dir: Path, index: int, ref: str, path: str | None = None
+) -> SideRef:
+    """``ref`` on ``source``'s remote (``automator.git.sideref``), read and written through
+    one small bare clone of its own under ``state_dir/side-refs``: read while the branch's
+    clone is locked for a write, and never fetched or pruned with the branch."""
+    return SideRef(open_repo(source, state_dir / "side-refs", index), ref, path)
 
 
 def first_seen_times(config: Config, state_dir: Path, repository: str) -> dict[str, datetime]:

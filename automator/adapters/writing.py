@@ -6,14 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from automator.adapters._secrets import read_secret
-from automator.adapters.sources import open_repo
+from automator.adapters.sources import side_ref
 from automator.config import Config, Source
 from automator.engine import SourceSettings, WriteSettings
 from automator.errors import ConfigError
 from automator.forges import Forge, issues_of, make_forge
 from automator.git import GpgSigner, Identity, Signer, SshSigner
-from automator.git.claims import SideRefs
 from automator.write import CommitSettings, Dashboard, PullRequestSettings
+from automator.write.dashboard import REF_PREFIX
 
 PUBLIC_API = {
     "github": "https://api.github.com",
@@ -83,8 +83,9 @@ def dashboard_factory(
 
     def dashboard(source: SourceSettings) -> Dashboard:
         index, entry = entries[source.name]
-        refs = SideRefs(open_repo(entry, state_dir, index), author)
-        return Dashboard(source.name, source.dashboard or source.name, issues_of(forge()), refs)
+        side = side_ref(entry, state_dir, index, REF_PREFIX + source.name)
+        title = source.dashboard or source.name
+        return Dashboard(source.name, title, issues_of(forge()), side, author)
 
     return dashboard
 

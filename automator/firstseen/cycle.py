@@ -61,16 +61,19 @@ class FirstSeenCycle:
 
 def first_seen_repositories(sites: Iterable[Site], age_from: str = "build") -> frozenset[str]:
     """The repositories of ``sites`` whose policy measures ``min-age`` from first sight."""
-    found = set()
-    for site in sites:
-        if site.chart is not None or "min-age" not in site.policy:  # most: no parse needed
-            continue
-        try:
-            policy = policies.parse_policy(
-                site.policy, flux_v1=site.origin == "flux-v1", age_from=age_from
-            )
-        except policies.PolicyError:
-            continue
-        if policy.min_age is not None and policy.age_from == "first-seen":
-            found.add(site.image.canonical_name)
-    return frozenset(found)
+    return frozenset(
+        site.image.canonical_name for site in sites if first_seen_policy(site, age_from)
+    )
+
+
+def first_seen_policy(site: Site, age_from: str = "build") -> policies.Policy | None:
+    """``site``'s policy when its ``min-age`` counts from first sight, else None."""
+    if site.chart is not None or "min-age" not in site.policy:  # most: no parse needed
+        return None
+    try:
+        policy = policies.parse_policy(
+            site.policy, flux_v1=site.origin == "flux-v1", age_from=age_from
+        )
+    except policies.PolicyError:
+        return None
+    return policy if policy.min_age is not None and policy.age_from == "first-seen" else None

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from automator.errors import GitError
 from automator.firstseen.record import (
@@ -27,23 +26,13 @@ from automator.firstseen.record import (
     updated,
 )
 from automator.git import Identity
-from automator.git.sideref import SideFile, Stale
+from automator.git.sideref import Side, Stale
 
 logger = logging.getLogger(__name__)
 
 REF_PREFIX = "refs/automator/first-seen/"
 FILE = "first-seen.txt"
 MAX_WRITES = 5
-
-
-class Side(Protocol):
-    """The ref the record lives on (``automator.git.sideref.SideRef``)."""
-
-    where: str
-
-    def read(self) -> SideFile: ...
-
-    def write(self, data: bytes, expected: str | None, message: str, author: Identity) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,15 @@ Each is one line, ``file:line: what is wrong; what to do``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import policies
 from automator.manifests.scan import ScanResult
 
 
-def check_report(result: ScanResult) -> list[str]:
-    """``automator check``: one line per Site and per Skip, in file order."""
+def check_report(result: ScanResult, notes: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """``automator check``: one line per Site and per Skip, in file order; a Site's
+    ``notes`` (by ``where``) follow its line, each as ``<where>  <note>``."""
     rows: list[tuple[str, int, str]] = []
     for site in result.sites:
         origin = site.governed_by if site.origin == "rule" else site.origin
@@ -24,9 +27,12 @@ def check_report(result: ScanResult) -> list[str]:
             promo = site.promotion
             line += f"  PROMOTION {promo.problem or promo.chain()}"
         rows.append((site.file, site.line, line))
+        rows.extend(
+            (site.file, site.line, f"{site.where}  {n}") for n in (notes or {}).get(site.where, ())
+        )
     for skip in result.skipped:
         rows.append((*_file_line(skip.where), f"{skip.where}  SKIPPED  {skip.reason}"))
-    rows.sort(key=lambda row: (row[0], row[1]))
+    rows.sort(key=lambda row: (row[0], row[1]))  # stable: notes stay after their Site
     return [row[2] for row in rows]
 
 

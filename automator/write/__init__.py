@@ -10,7 +10,7 @@ Writers never see the engine: they receive a ``replan(snapshot) -> Plan`` (memoi
 by commit), a Git repository, a signer and, for pull requests, a forge.
 """
 
-from automator.write.dashboard import Dashboard, DashboardResult, SideRefs, dashboard_body
+from automator.write.dashboard import Dashboard, DashboardResult, dashboard_body
 from automator.write.protocols import Replan, Repository, Writer
 from automator.write.pullrequest import ChartLabels, OciLabels, PullRequestWriter
 from automator.write.push import PushWriter
@@ -29,7 +29,6 @@ __all__ = [
     "PushWriter",
     "Replan",
     "Repository",
-    "SideRefs",
     "Writer",
     "Written",
     "apply_changes",

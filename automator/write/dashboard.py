@@ -1,7 +1,8 @@
 """The status issue (dashboard) of one source: found, claimed, created once, edited in place.
 
 The forge cannot create an issue conditionally, so the config repo's Git decides who
-may create it (docs/decisions.md): the side ref ``refs/automator/dashboard/<source>``.
+may create it (docs/decisions.md): the side ref ``refs/automator/dashboard/<source>``,
+written by the same compare-and-swap as the first-seen record (``automator.git.sideref``).
 
 1. The ref records the issue's number: read that issue (one request).
 2. Otherwise, or when that issue is gone, look for an issue whose body carries the
@@ -22,12 +23,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
+from automator.errors import GitError
 from automator.forges.base import _same_text
 from automator.forges.dashboard import dashboard_marker, render_dashboard
 from automator.forges.grouping import GroupBy, group_key
 from automator.forges.issues import Issue, Issues
+from automator.git import Identity
+from automator.git.sideref import Side, SideFile, Stale
 from automator.model import Plan
 from automator.write.settings import GroupResult
 
@@ -35,26 +39,10 @@ logger = logging.getLogger(__name__)
 
 STALE_CLAIM_S = 600.0  # a claimant that has not recorded an issue after this is presumed dead
 REF_PREFIX = "refs/automator/dashboard/"
+MAX_READS = 3  # lost races in one cycle before waiting for the next
 _ISSUE_RE = re.compile(r"^Automator-Dashboard-Issue: (\d+)$", re.MULTILINE)
 
-DashboardAction = Literal["created", "updated", "unchanged", "closed", "waiting"]
-
-
-class RefValue(Protocol):
-    @property
-    def commit(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def written(self) -> float: ...
-
-
-class SideRefs(Protocol):
-    """Compare-and-swap on a side ref of the config repo (``automator.git.claims``)."""
-
-    def read(self, ref: str) -> RefValue | None: ...
-
-    def swap(self, ref: str, message: str, expected: str | None) -> str | None: ...
+DashboardAction = Literal["created", "updated", "unchanged", "closed", "waiting", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +59,31 @@ class Dashboard:
         source: str,
         title: str,
         issues: Issues,
-        refs: SideRefs,
+        side: Side,
+        author: Identity,
         *,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.source = source
         self.title = title
         self.issues = issues
-        self.refs = refs
+        self.side = side  # refs/automator/dashboard/<source> (REF_PREFIX)
+        self.author = author
         self.now = now
-        self.ref = REF_PREFIX + source
         self.marker = dashboard_marker(source)
 
     def sync(self, body: str) -> DashboardResult:
-        """Create the dashboard once, or edit it when ``body`` (or the title) changed."""
-        value = self.refs.read(self.ref)
+        """Create the dashboard once, or edit it when ``body`` (or the title) changed.
+        Raises GitError when the ref cannot be read (the caller logs it)."""
+        for _ in range(MAX_READS):
+            try:
+                return self._sync(self.side.read(), body)
+            except Stale as lost:  # another replica claimed it first: see what it did
+                logger.info("%s: the dashboard ref moved (%s); reading it again", self.source, lost)
+        logger.info("%s: the dashboard ref kept moving; next cycle", self.source)
+        return DashboardResult("waiting")
+
+    def _sync(self, value: SideFile, body: str) -> DashboardResult:
         recorded = _recorded(value)
         issue = self.issues.get_issue(recorded) if recorded is not None else None
         if issue is not None and self.marker not in issue.body:
@@ -95,7 +93,7 @@ class Dashboard:
         if issue is None:
             return self._create(value, recorded, body)
         if recorded != issue.number:
-            self._record(issue.number, value.commit if value else None)
+            self._record(issue.number, value.commit)
         if issue.state != "open":
             logger.info("%s: dashboard %s closed by a person; left closed", self.source, issue.url)
             return DashboardResult("closed", issue.url)
@@ -114,14 +112,21 @@ class Dashboard:
             )  # fmt: skip
         return found[0] if found else None
 
-    def _create(self, value: RefValue | None, recorded: int | None, body: str) -> DashboardResult:
-        if value is not None and recorded is None and self.now() - value.written < STALE_CLAIM_S:
+    def _create(self, value: SideFile, recorded: int | None, body: str) -> DashboardResult:
+        fresh = self.now() - value.written < STALE_CLAIM_S
+        if value.commit is not None and recorded is None and fresh:
             logger.info("%s: another replica is creating the dashboard; next cycle", self.source)
             return DashboardResult("waiting")
-        claim = self.refs.swap(self.ref, self._message("claim"), value.commit if value else None)
-        if claim is None:
-            logger.info("%s: another replica claimed the dashboard; next cycle", self.source)
-            return DashboardResult("waiting")
+        try:  # Stale (another replica claimed it first) goes up to sync: decide again
+            claim = self.side.write(None, value.commit, self._message("claim"), self.author)
+        except GitError as exc:
+            logger.warning(
+                "%s: dashboard not created: %s, or turn write.dashboard off; without that ref"
+                " nothing decides which replica creates the issue, so none does",
+                self.source,
+                exc,
+            )
+            return DashboardResult("refused")
         issue = self.issues.create_issue(self.title, body)
         logger.info("%s: dashboard %s created", self.source, issue.url)
         self._record(issue.number, claim)
@@ -130,8 +135,12 @@ class Dashboard:
     def _record(self, number: int, expected: str | None) -> None:
         """Write the issue's number in the ref; losing this race loses nothing."""
         message = self._message(f"issue #{number}", f"Automator-Dashboard-Issue: {number}")
-        if self.refs.swap(self.ref, message, expected) is None:
+        try:
+            self.side.write(None, expected, message, self.author)
+        except Stale:
             logger.info("%s: the dashboard ref moved; #%d not recorded", self.source, number)
+        except GitError as exc:  # the next cycle finds it by its marker
+            logger.warning("%s: dashboard #%d not recorded: %s", self.source, number, exc)
 
     def _message(self, what: str, trailer: str = "") -> str:
         text = f"automator dashboard of source {self.source}: {what}\n"
@@ -152,8 +161,8 @@ def dashboard_body(
     return render_dashboard(source, plan, links, committed)
 
 
-def _recorded(value: RefValue | None) -> int | None:
-    if value is None:
+def _recorded(value: SideFile) -> int | None:
+    if value.commit is None:
         return None
     found = _ISSUE_RE.search(value.message)
     return int(found.group(1)) if found else None

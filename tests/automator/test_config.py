@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,36 @@ def test_errors_name_the_key(data: dict[str, object], message: str) -> None:
         parse_config(data)
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "why", "safe"),
+    [
+        ("a..b", "holds '..'", "a.b"),
+        ("x.lock", "ends with '.lock'", "x"),
+        ("y.", "ends with '.'", "y"),
+        ("prod...eu.", "holds '..'", "prod.eu"),
+    ],
+)
+def test_a_source_name_must_be_a_git_ref_component(name: str, why: str, safe: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"sources": [{"name": name, "url": "u"}]})
+    assert str(info.value) == (
+        f"automator.yaml: sources[0].name: {name!r} {why}, which Git refuses in a ref name"
+        f" (refs/automator/first-seen/{name}); rename the source, e.g. to {safe!r}"
+    )
+
+
+@pytest.mark.parametrize("name", ["fleet", "prod.eu-1", "a.b_c", "lock", "x.locked", "v1.2"])
+def test_ref_safe_source_names_pass_and_git_agrees(name: str) -> None:
+    assert parse_config({"sources": [{"name": name, "url": "u"}]}).sources[0].name == name
+    subprocess.run(["git", "check-ref-format", f"refs/automator/first-seen/{name}"], check=True)
+
+
+@pytest.mark.parametrize("name", ["a..b", "x.lock", "y."])
+def test_git_refuses_what_config_refuses(name: str) -> None:
+    checked = subprocess.run(["git", "check-ref-format", f"refs/automator/dashboard/{name}"])
+    assert checked.returncode != 0
 
 
 def test_interval_forms() -> None:

@@ -163,3 +163,31 @@ def test_push_mode_names_the_commit_then_settles(
     assert "Updated by commit" not in issue.body and "| up to date |" in issue.body
     run(replica, tmp_path, monkeypatch)
     assert fake.calls("PATCH", "/issues/1001") == 1 and fake.calls("POST", "/issues") == 1
+
+
+UPDATE_HOOK = """#!/bin/sh
+case "$1" in refs/automator/dashboard/*) echo "dashboards are not kept here"; exit 1;; esac
+exit 0
+"""
+
+
+def test_a_refused_ref_is_one_warning_and_no_issue(
+    setup: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hook refusing the ref is no lost race: nothing can decide which replica creates
+    the issue, so none does, and the log says what to change."""
+    remote, config, fake = (setup[k] for k in ("remote", "config", "fake"))
+    assert isinstance(remote, Path) and isinstance(fake, FakeForge)
+    hook = remote / "hooks" / "update"
+    hook.write_text(UPDATE_HOOK)
+    hook.chmod(0o755)
+    replica = with_dashboard(config, tmp_path, 0)
+
+    for _ in range(2):
+        log = run(replica, tmp_path, monkeypatch)
+        [warning] = [line for line in log.splitlines() if "dashboard not created" in line]
+        assert f"{REF} on " in warning and "refused" in warning
+        assert "allow pushes to refs/automator/*, or turn write.dashboard off" in warning
+    assert fake.calls("POST", "/issues") == 0 and fake.issues == []
+    assert fake.open_prs(), "the pull request itself is written as ever"
+    assert REF not in git("for-each-ref", "--format=%(refname)", cwd=remote)

@@ -170,6 +170,31 @@ def test_plan_and_explain_read_the_record_and_never_write(fleet: Fleet) -> None:
     assert fleet.record() == record
 
 
+def test_check_shows_when_each_waiting_tag_was_first_seen(fleet: Fleet) -> None:
+    path = fleet.tmp_path / "automator.yaml"
+    config = {**fleet.config_dict, "state_dir": str(fleet.tmp_path / "state-check")}
+    path.write_text(json.dumps(config))
+    before = automator("check", "--config", str(path), cwd=fleet.tmp_path)
+    assert before.returncode == 0, before.stderr
+    [note] = [ln for ln in before.stdout.splitlines() if "recorded" in ln]
+    assert (
+        note == "fleet: apps/api.yaml:12  no newer tag in range recorded as seen by automator yet"
+    )
+
+    fleet.engine("state-a", Clock(T0)).reconcile("fleet")
+    record = fleet.record()
+    result = automator("check", "--config", str(path), cwd=fleet.tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    site, seen = result.stdout.splitlines()
+    assert site.startswith(f"fleet: apps/api.yaml:12  {fleet.image}:1.4.2  {POLICY}")
+    assert seen.startswith(f"fleet: apps/api.yaml:12  1.4.3 first seen {T0:%Y-%m-%dT%H:%MZ} by")
+    ready = T0 + timedelta(hours=24)
+    assert seen.endswith(f"; waits until {ready:%Y-%m-%dT%H:%MZ} (min-age 1d)")
+    assert "1.5.0" not in result.stdout, "out of range: never recorded"
+    assert fleet.record() == record, "check only reads"
+
+
 class RacingSide:
     """A record's ref whose first write comes just after another replica's whole cycle."""
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 
+import pytest
+
+from automator.errors import GitError
 from automator.forges.issues import Issue
-from automator.write.dashboard import STALE_CLAIM_S, Dashboard
+from automator.git import Identity
+from automator.git.sideref import SideFile, Stale
+from automator.write.dashboard import MAX_READS, STALE_CLAIM_S, Dashboard
 
 MARK = "<!-- automator:dashboard source=fleet -->"
 BODY = f"{MARK}\ntext\n"
@@ -39,31 +45,39 @@ class Issues:
         return edited
 
 
-@dataclass(frozen=True)
-class Value:
-    commit: str
-    message: str
-    written: float
+def Value(commit: str, message: str, written: float) -> SideFile:
+    return SideFile(commit, None, message, written)
 
 
 @dataclass
 class Refs:
-    value: Value | None = None
+    """The side ref, in memory: a compare-and-swap that raises Stale when it moved."""
+
+    value: SideFile | None = None
     swaps: int = 0
+    reads: int = 0
+    where: str = "refs/automator/dashboard/fleet on memory"
 
-    def read(self, ref: str) -> Value | None:
-        return self.value
+    def read(self) -> SideFile:
+        self.reads += 1
+        return self.value or SideFile(None, None)
 
-    def swap(self, ref: str, message: str, expected: str | None) -> str | None:
+    def write(
+        self, data: bytes | None, expected: str | None, message: str, author: Identity
+    ) -> str:
         self.swaps += 1
         if (self.value.commit if self.value else None) != expected:
-            return None
+            raise Stale(f"not at {expected}")
         self.value = Value(f"c{self.swaps}", message, 1000.0)
-        return self.value.commit
+        return f"c{self.swaps}"
+
+
+AUTHOR = Identity("automator", "automator@example.test")
 
 
 def dashboard(issues: Issues, refs: Refs, now: float = 1000.0) -> Dashboard:
-    return Dashboard("fleet", "automator dashboard: fleet", issues, refs, now=lambda: now)
+    title = "automator dashboard: fleet"
+    return Dashboard("fleet", title, issues, refs, AUTHOR, now=lambda: now)
 
 
 def test_created_once_then_read_by_number_and_edited_only_on_change() -> None:
@@ -97,14 +111,60 @@ def test_a_fresh_claim_waits_a_stale_one_is_taken_over() -> None:
 
 def test_losing_the_claim_creates_nothing() -> None:
     issues = Issues()
-    refs = Refs()
 
     class Lost(Refs):
-        def swap(self, ref: str, message: str, expected: str | None) -> str | None:
-            return None  # another replica pushed first
+        def write(
+            self, data: bytes | None, expected: str | None, message: str, author: Identity
+        ) -> str:
+            self.swaps += 1
+            raise Stale("another replica pushed first")
 
-    assert dashboard(issues, Lost()).sync(BODY).action == "waiting"
-    assert "create" not in issues.calls and refs.value is None
+    lost = Lost()
+    assert dashboard(issues, lost).sync(BODY).action == "waiting"
+    assert "create" not in issues.calls and lost.value is None
+    assert lost.reads == lost.swaps == MAX_READS, "each lost race reads the ref again"
+
+
+def test_a_lost_claim_reads_the_winners_number_and_creates_nothing() -> None:
+    issues = Issues([Issue(7, "https://f/7", "automator dashboard: fleet", BODY, "open")])
+
+    class Beaten(Refs):
+        def write(
+            self, data: bytes | None, expected: str | None, message: str, author: Identity
+        ) -> str:
+            if self.value is None:  # the winner recorded #7 between our read and our claim
+                self.value = Value("won", "x\n\nAutomator-Dashboard-Issue: 7\n", 1000.0)
+            return super().write(data, expected, message, author)
+
+    class Unlisted(Issues):
+        def find_issues(self, containing: str) -> list[Issue]:
+            return []  # the winner's issue is not listed yet
+
+    issues = Unlisted(issues.issues)
+    beaten = Beaten()
+    result = dashboard(issues, beaten).sync(BODY)
+    assert result.action == "unchanged" and result.url == "https://f/7"
+    assert "create" not in issues.calls and beaten.reads == 2
+
+
+def test_a_refused_claim_is_one_warning_and_no_issue(caplog: pytest.LogCaptureFixture) -> None:
+    issues = Issues()
+
+    class Refused(Refs):
+        def write(
+            self, data: bytes | None, expected: str | None, message: str, author: Identity
+        ) -> str:
+            raise GitError(
+                f"{self.where}: the server refused the update (hook declined); ask the"
+                " repository owner to allow pushes to refs/automator/*"
+            )
+
+    caplog.set_level(logging.WARNING, logger="automator.write.dashboard")
+    assert dashboard(issues, Refused()).sync(BODY).action == "refused"
+    assert "create" not in issues.calls
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("fleet: dashboard not created: refs/automator/dashboard/fleet")
+    assert "allow pushes to refs/automator/*, or turn write.dashboard off" in warning
 
 
 def test_two_marked_issues_keep_the_oldest_and_a_closed_one_is_left_closed() -> None:
