@@ -165,7 +165,7 @@ class HelmRepositories:
                 raise Again(f"{host} answered {head.status}")
             if head.status != 200:
                 return _Answer(head.status)
-            index = read_index(body, where=repo_url)
+            index = read_index(body, where=repo_url, trailer=not body.end_checked)
             found = Validators(head.headers.get("ETag", ""), head.headers.get("Last-Modified", ""))
             return _Answer(200, found, index, body.size, body.held)
 

@@ -183,6 +183,10 @@ class CountedBody:
     def held(self) -> int:
         return self._body.held
 
+    @property
+    def end_checked(self) -> bool:
+        return self._body.end_checked
+
 
 def test_a_large_index_is_parsed_as_it_arrives(helm_repo: HelmRepoServer, tmp_path: Path) -> None:
     """The bound is counted: bytes held by the reader, bytes per read, not time or RSS."""
