@@ -55,7 +55,7 @@ def splice(plan: Plan, read: Read, *, only: Callable[[Change], bool] | None = No
 def _together(lock: str) -> str:
     return (
         f"{lock}: left alone with its Chart.yaml, since one of the two could not be edited"
-        " and helm dependency build refuses them apart; see the line above"
+        " and helm dependency build refuses them apart; that file's own line says why"
     )
 
 
