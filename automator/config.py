@@ -317,6 +317,11 @@ class Registry(_Model):
     max_tags: int = Field(default=20_000, ge=1, le=10_000_000)
     """The most tags read from one repository; a longer listing skips its images with an
     error. Default 20000. Example: 250000 for a repository with a tag per commit."""
+    max_index_bytes: int = Field(default=64 << 20, ge=1)
+    """For Helm repositories on this host: the most bytes of an ``index.yaml`` read (counted
+    after gzip is decoded); a larger index is refused in one line and its releases are
+    skipped. The index is parsed as it arrives, so this bounds time and bandwidth, not
+    memory. Default 67108864 (64 MiB). Example: 268435456 for a very large repository."""
 
     cosign: Cosign | None = None
     """Who may sign this registry's images for ``verify=cosign`` policies; replaces the

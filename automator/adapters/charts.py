@@ -38,7 +38,9 @@ def chart_catalog(config: Config, state_dir: Path | None = None) -> ChartCatalog
             password = read_secret(
                 env=entry.password_env, file=entry.password_file, what=f"{host} password"
             )
-        return Access(entry.username, password, entry.ca_bundle, entry.insecure)
+        return Access(
+            entry.username, password, entry.ca_bundle, entry.insecure, entry.max_index_bytes
+        )
 
     cache_dir = state_dir / "helm-index" if state_dir is not None else None
     http = HttpClient(count=count_as("charts"))

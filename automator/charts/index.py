@@ -11,6 +11,12 @@ YAML bomb needs them), more than ``MAX_ENTRIES`` versions, a scalar over
 ``MAX_SCALAR`` characters, nesting deeper than ``MAX_DEPTH``, a document that is not a
 mapping with ``entries``. A version string that is not one clean line is dropped with
 the chart's other bad versions and counted (``ChartIndex.dropped``).
+
+An index whose end the HTTP layer could not check (no Content-Length, not chunked, not
+compressed: the server closed the connection to end it) must end as ``helm repo index``
+writes it, with ``generated`` after ``entries`` (Helm writes the keys sorted, and always
+writes ``generated``): a body cut anywhere in ``entries``, at a line boundary or not,
+still parses, and would lose versions or shorten the last one without a sign.
 """
 
 from __future__ import annotations
@@ -75,16 +81,17 @@ class ChartIndex:
 
 
 def read_index(
-    stream: Readable | bytes, *, where: str, max_entries: int = MAX_ENTRIES
+    stream: Readable | bytes, *, where: str, max_entries: int = MAX_ENTRIES, trailer: bool = False
 ) -> ChartIndex:
     """The charts in an ``index.yaml``; ``ChartError`` naming ``where`` if it is refused.
 
     ``stream`` is read as the parser asks (16 KiB at a time): an answer's ``BodyReader``
-    is parsed while it arrives, never held whole.
+    is parsed while it arrives, never held whole. With ``trailer`` (the body's end was not
+    checked), an index without ``generated`` after ``entries`` is refused as cut off.
     """
     source = stream if not isinstance(stream, bytes) else _Bytes(stream)
     try:
-        return _Walker(YAML(typ="safe").parse(source), where, max_entries).index()
+        index, ended = _Walker(YAML(typ="safe").parse(source), where, max_entries).index()
     except ReaderError as exc:
         raise ChartError(
             f"{where}: not UTF-8 text (at byte {exc.position}: {str(exc.reason)[:60]}); check the"
@@ -93,6 +100,14 @@ def read_index(
     except YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
         raise ChartError(f"{where}: not YAML (line {line}); check the repository URL") from exc
+    if trailer and not ended:
+        raise ChartError(
+            f"{where}: ends without the generated: that helm repo index writes after entries,"
+            " and the server ended the answer by closing the connection (no Content-Length),"
+            " so it may be cut off; not used, read again next cycle",
+            transient=True,
+        )
+    return index
 
 
 class _Bytes:
@@ -131,21 +146,24 @@ class _Walker:
     def _bad(self, what: str) -> ChartError:
         return ChartError(f"{self._where}: {what}; this is not a Helm repository index")
 
-    def index(self) -> ChartIndex:
+    def index(self) -> tuple[ChartIndex, bool]:
+        """The index, and whether it ends as Helm writes one (``generated`` after ``entries``)."""
         event = self._next()
         while not isinstance(event, CollectionStartEvent | ScalarEvent):
             event = self._next()  # stream and document starts
         if not isinstance(event, MappingStartEvent):
             raise self._bad("the document is not a mapping")
         charts: dict[str, tuple[ChartVersion, ...]] | None = None
+        ended = False
         while not isinstance(key := self._next(), MappingEndEvent):
             if isinstance(key, ScalarEvent) and key.value == "entries":
                 charts = self._entries()
             else:
+                ended = ended or (charts is not None and _named(key, "generated"))
                 self._skip(self._next(), 1)
         if charts is None:
             raise self._bad("no entries")
-        return ChartIndex(charts, self._dropped)
+        return ChartIndex(charts, self._dropped), ended
 
     def _entries(self) -> dict[str, tuple[ChartVersion, ...]]:
         start = self._next()
@@ -241,3 +259,7 @@ class _Walker:
             if level == 0:
                 return
             event = self._next()
+
+
+def _named(event: Event, key: str) -> bool:
+    return isinstance(event, ScalarEvent) and event.value == key

@@ -8,8 +8,9 @@ starts warm.
 Which hosts may be asked, and with which credentials and CA bundle, is the caller's
 ``access`` function (the ``registries:`` allow-list of automator.yaml): a host it
 refuses is never contacted. The body is parsed while it arrives from the socket
-(``Http.stream``, ``charts.index``), within ``limit`` bytes (gzip included): the index
-is never held whole, only what the parser keeps of it.
+(``Http.stream``, ``charts.index``), within the host's ``max_index_bytes`` or else
+``limit`` bytes (counted after gzip is decoded): the index is never held whole, only
+what the parser keeps of it, so the cap bounds time and bandwidth, not memory.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from automator.http import (
     Request,
     Retry,
     StreamingHttp,
+    TooLarge,
     host_of,
 )
 from automator.http.retry import retrying
@@ -53,6 +55,7 @@ class Access:
     password: Secret | None = None
     ca_bundle: str | None = None
     insecure: bool = False  # plain http:// is allowed only then
+    max_index_bytes: int | None = None  # the index's cap; None: the reader's ``limit``
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,7 @@ class HelmRepositories:
             "GET",
             url,
             headers=self._headers(access, held),
-            limit=self._limit,
+            limit=access.max_index_bytes or self._limit,
             verify=access.ca_bundle or True,
             timeout=(10.0, 60.0),
         )
@@ -162,7 +165,7 @@ class HelmRepositories:
                 raise Again(f"{host} answered {head.status}")
             if head.status != 200:
                 return _Answer(head.status)
-            index = read_index(body, where=repo_url)
+            index = read_index(body, where=repo_url, trailer=not body.end_checked)
             found = Validators(head.headers.get("ETag", ""), head.headers.get("Last-Modified", ""))
             return _Answer(200, found, index, body.size, body.held)
 
@@ -173,6 +176,11 @@ class HelmRepositories:
             return retrying(attempt, deadline=deadline, policy=self._retry, sleep=self._http.sleep)
         except Again as again:
             raise ChartError(f"{repo_url}: {again.reason}", transient=True) from again
+        except TooLarge as exc:  # its message names the URL and the cap already
+            raise ChartError(
+                f"{exc}; raise max_index_bytes of {host} under registries: in automator.yaml"
+                " if the index is that large"
+            ) from exc
         except HttpError as exc:  # its message names the URL already
             raise ChartError(str(exc), transient=exc.transient) from exc
 

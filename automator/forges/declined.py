@@ -80,6 +80,9 @@ def without_declined(
     changes: list[Change] = []
     skipped: list[Skip] = []
     for change in plan.changes:
+        if change.site.origin == "lock":  # a Chart.lock edit follows its dependency
+            changes.append(change)  # (derived again from what remains: write.declined)
+            continue
         branch, declined = decisions(change)
         version = version_id(change)
         by = next((d for d in declined if version in d.versions), None)

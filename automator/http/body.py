@@ -30,6 +30,10 @@ class BodyReader:
     before its declared length) is ``Again``; a compressed one that stops before its
     end is ``CorruptBody``. It holds at most one raw chunk and one decoded chunk at a
     time: ``held`` is the most it held at once, ``size`` what it has handed out.
+
+    ``end_checked`` says whether a cut would be noticed: the answer declared its length,
+    came chunked, or is compressed (a compressed stream marks its own end). Otherwise the
+    server ends the body by closing the connection, and a cut looks like the end.
     """
 
     def __init__(self, resp: requests.Response, cap: int, deadline: Deadline) -> None:
@@ -38,6 +42,8 @@ class BodyReader:
             raise TooLarge(deadline.what, cap, int(declared))
         self._raw = resp.raw
         self._decoder = decoder_for(resp.headers.get("Content-Encoding", ""), deadline)
+        chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+        self.end_checked = declared.isdigit() or chunked or self._decoder is not None
         self._cap = cap
         self._deadline = deadline
         self._pending = b""  # decoded, not yet handed out

@@ -46,7 +46,9 @@ from automator.manifests.scan import (
 )
 from automator.model import Site, Skip
 
-SCANNER_VERSION = "1"  # bump when what a scan finds in the same bytes changes
+# bump when what a scan finds in the same bytes changes; 2: `# automator: hold <reason>`
+# on a chart version's line holds it
+SCANNER_VERSION = "2"
 _POLICY, _RULED, _FLUX, _ARGO, _BINARY = 1, 2, 4, 8, 16
 
 K = TypeVar("K")
@@ -162,11 +164,13 @@ def scan_tree(
     max_bytes: int,
     read: Callable[[str], bytes | None],
     uncached: Callable[[], ScanResult],
+    scanner: str = SCANNER_VERSION,
 ) -> ScanResult:
     """What ``uncached()`` (the engine's scan of ``tree`` under ``roots``) returns, from
     the cache where it can be; ``files_parsed`` counts only what was parsed now.
-    ``read`` reads any file of the tree by path (None when absent)."""
-    key = (tuple(roots), remote, tuple(rules), max_bytes, SCANNER_VERSION)
+    ``read`` reads any file of the tree by path (None when absent). Entries another
+    ``scanner`` version made are never used."""
+    key = (tuple(roots), remote, tuple(rules), max_bytes, scanner)
     tree_id = tree.tree_id
     if (whole := cache.scans.get(key)) is not None and whole.tree_id == tree_id:
         tree.skipped.extend(whole.walk_skipped)
@@ -194,7 +198,8 @@ def scan_tree(
             for root in roots
             if not any(_under(p, [root]) for p in seen)
         )
-    result, files = _scan(blob, cache, listed, inside, roots, remote, rules, max_bytes, read)
+    within = (scanner, remote, tuple(rules))
+    result, files = _scan(blob, cache, listed, inside, roots, within, max_bytes, read)
     cache.scans.put(key, _Whole(tree_id, result, tuple(tree.skipped[before:]), files))
     return result
 
@@ -242,18 +247,18 @@ def _scan(
     listed: list[tuple[str, str, _Facts]],
     inside: list[tuple[str, str, _Facts]],
     roots: Sequence[str],
-    remote: str | None,
-    rules: Sequence[Rule],
+    within: tuple[str, str | None, tuple[Rule, ...]],
     max_bytes: int,
     read: Callable[[str], bytes | None],
 ) -> tuple[ScanResult, tuple[tuple[str, str, str], ...]]:
-    """The scan, and the keys of the per-file entries it used."""
+    """The scan, and the keys of the per-file entries it used; ``within``: the scanner
+    version, the remote and the rules, which every per-file entry depends on."""
+    remote, rules = within[1], within[2]
     outside = [f for f in listed if roots and not _under(f[0], roots)]
     flux_files = [(p, b) for p, b, facts in outside if facts.size >= 0 and facts.flags & _FLUX]
     special = [(p, b) for p, b, f in inside if _flux_file(f)]
     context = hashlib.blake2b(
-        repr((SCANNER_VERSION, remote, tuple(rules), flux_files, special)).encode(),
-        digest_size=16,
+        repr((*within, flux_files, special)).encode(), digest_size=16
     ).hexdigest()
     early: list[Skip] = []  # binary files: an uncached scan reports them first
     found: dict[str, _FileScan | None] = {}  # each file with a policy word, in file order

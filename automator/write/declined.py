@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
+from automator.charts.lockchanges import relock
 from automator.forges import Forge, branch_name, group_key
 from automator.forges.declined import Declined, declined_by, declined_reason, without_declined
 from automator.forges.grouping import GroupBy
@@ -40,13 +42,15 @@ def read_declined(
 
 
 def apply_declined(plan: Plan, declined: dict[str, tuple[Declined, ...]], group: GroupBy) -> Plan:
-    """``plan`` with the versions of ``declined`` moved to its skips."""
+    """``plan`` with the versions of ``declined`` moved to its skips, and its Chart.lock
+    edits derived again from the dependency changes that remain."""
 
     def decisions(change: Change) -> tuple[str, tuple[Declined, ...]]:
         branch = branch_name(group_key(change, group))
         return branch, declined.get(branch, ())
 
-    return without_declined(plan, decisions)
+    kept = without_declined(plan, decisions)
+    return kept if kept is plan else replace(kept, changes=tuple(relock(kept.changes)))
 
 
 def declined_lines(declined: dict[str, tuple[Declined, ...]]) -> list[str]:

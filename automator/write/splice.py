@@ -2,6 +2,10 @@
 
 The plan decides what moves; this module makes the edits. A file whose edit cannot
 be made byte-exactly is left alone, and its changes become a Skip with the reason.
+
+A ``Chart.yaml`` and the ``Chart.lock`` beside it are written together or not at all:
+the lock's edits are derived here from the dependency changes actually written
+(``charts.lockchanges.relock``), and when either file cannot be edited, neither is.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from automator.charts.lockchanges import lock_of, relock
 from automator.errors import EditError
 from automator.manifests import edit_file
 from automator.model import Change, Plan, Skip
@@ -36,9 +41,22 @@ def splice(plan: Plan, read: Read, *, only: Callable[[Change], bool] | None = No
     the plan's skips plus one error Skip per file that could not be edited. With
     ``only``, the other changes are left out (a pull request group).
     """
-    wanted = [c for c in plan.changes if only is None or only(c)]
+    wanted = relock([c for c in plan.changes if only is None or only(c)])
     files, kept, refused = apply_changes(wanted, read)
+    kept_ids = {id(c) for c in kept}
+    broken = sorted({lock for c in wanted if (lock := lock_of(c)) and id(c) not in kept_ids})
+    if broken:  # a Chart.yaml without its lock, or a lock without its Chart.yaml: neither
+        rest = [c for c in wanted if lock_of(c) not in broken]
+        files, kept, _ = apply_changes(rest, read)
+        refused.extend(Skip(lock, _together(lock), True) for lock in broken)
     return replace(plan, changes=tuple(kept), skipped=(*plan.skipped, *refused), files=files)
+
+
+def _together(lock: str) -> str:
+    return (
+        f"{lock}: left alone with its Chart.yaml, since one of the two could not be edited"
+        " and helm dependency build refuses them apart; that file's own line says why"
+    )
 
 
 def apply_changes(

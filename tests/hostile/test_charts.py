@@ -5,6 +5,8 @@ decoding gzip), cut short. Each gets a one-line message, and nothing is written 
 from __future__ import annotations
 
 import gzip
+import socket
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -174,3 +176,67 @@ def test_an_index_cut_off_mid_stream_is_one_line_and_nothing_is_cached(
     assert said.startswith(f"{helm_repo.url(path)}: the answer was cut off after ")
     assert caught.value.transient and "\n" not in said
     assert not cache.exists() or not list(cache.iterdir()), "nothing cached, not even in part"
+
+
+class ClosingServer:
+    """A raw HTTP/1.1 server on 127.0.0.1 that answers every request with ``body`` and no
+    Content-Length, ending it by closing the connection (as a cut connection ends too)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.requests = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                received = b""
+                while b"\r\n\r\n" not in received and (chunk := conn.recv(4096)):
+                    received += chunk
+                self.requests += 1
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-yaml\r\n"
+                conn.sendall(head + b"Connection: close\r\n\r\n" + self.body)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+@pytest.fixture
+def whole_index(tmp_path: Path) -> bytes:
+    charts = [Chart("web", v) for v in ("1.0.0", "1.1.0", "1.10.0")]
+    return write_index(tmp_path / "charts", charts).read_bytes()
+
+
+@pytest.mark.parametrize("cut", ["line", "mid-version"])
+def test_an_index_cut_where_http_cannot_tell_is_refused(
+    tmp_path: Path, whole_index: bytes, cut: str
+) -> None:
+    text = whole_index.decode()
+    if cut == "line":  # after web 1.1.0's last line: 1.10.0 is lost
+        body = text[: text.index("version: 1.1.0\n") + len("version: 1.1.0\n")]
+    else:  # in the middle of web 1.10.0's version: it would read as 1.1
+        body = text[: text.index("version: 1.10.0") + len("version: 1.1")]
+    assert "generated" not in body
+    server = ClosingServer(body.encode())
+    cache = tmp_path / "cache"
+    repos = HelmRepositories(
+        HttpClient(), lambda host: Access(insecure=True), cache_dir=cache, retry=Retry(attempts=1)
+    )
+    url = f"http://{server.host}/charts"
+    try:
+        with pytest.raises(ChartError) as caught:
+            repos.read(url)
+        server.body = whole_index  # the same way, whole: read
+        versions = [v.version for v in repos.read(url).index.versions("web")]
+    finally:
+        server.close()
+    said = str(caught.value)
+    assert said.startswith(f"{url}: ends without the generated: that helm repo index writes")
+    assert "may be cut off" in said and "\n" not in said and caught.value.transient
+    assert versions == ["1.0.0", "1.1.0", "1.10.0"] and server.requests == 2

@@ -11,10 +11,14 @@ from typing import TypeVar
 
 import pytest
 
+from automator.adapters.charts import chart_catalog
+from automator.charts.catalog import ChartCatalog
 from automator.charts.repository import Access, HelmRepositories
+from automator.config import Registry, parse_config
 from automator.errors import ChartError
 from automator.http import BodyReader, Deadline, HttpClient, Reply, Request, Retry
 from automator.http.body import CHUNK
+from automator.model import ChartSource
 from automator.secrets import Secret
 from testing.helmrepo import PASSWORD, USER, Chart, HelmRepoServer, write_index
 
@@ -179,6 +183,10 @@ class CountedBody:
     def held(self) -> int:
         return self._body.held
 
+    @property
+    def end_checked(self) -> bool:
+        return self._body.end_checked
+
 
 def test_a_large_index_is_parsed_as_it_arrives(helm_repo: HelmRepoServer, tmp_path: Path) -> None:
     """The bound is counted: bytes held by the reader, bytes per read, not time or RSS."""
@@ -233,3 +241,35 @@ def test_a_gzip_encoded_index_is_decoded_as_it_streams(
     read = repositories(allow(helm_repo, insecure=True)).read(helm_repo.url(path))
     assert read.status == 200 and read.size == index.stat().st_size
     assert [v.version for v in read.index.versions("web")] == ["1.0.0", "1.1.0", "2.0.0"]
+
+
+def test_the_index_cap_is_a_setting_of_the_host(helm_repo: HelmRepoServer) -> None:
+    path = publish(helm_repo)  # an index of about a kilobyte
+    size = len((helm_repo.root / path / "index.yaml").read_bytes())
+    source = ChartSource(helm_repo.url(path), "web")
+
+    def catalog(cap: int | None) -> ChartCatalog:
+        entry: dict[str, object] = {"host": helm_repo.host, "insecure": True}
+        if cap is not None:
+            entry["max_index_bytes"] = cap
+        sources = [{"name": "fleet", "url": "/nowhere"}]
+        return chart_catalog(parse_config({"sources": sources, "registries": [entry]}))
+
+    small = catalog(size - 1).candidates(source)
+    assert isinstance(small, ChartError) and not small.transient
+    assert str(small) == (
+        f"{helm_repo.url(path)}/index.yaml: answer of {size} bytes is over the {size - 1}-byte"
+        f" limit; raise max_index_bytes of {helm_repo.host} under registries: in automator.yaml"
+        " if the index is that large"
+    )
+    assert [c.tag for c in catalog(size).candidates(source)] == ["1.0.0", "1.1.0", "2.0.0"]
+    assert Registry(host="x").max_index_bytes == 64 << 20  # the default
+
+    bigger = [*CHARTS, *(Chart("web", f"3.{n}.0") for n in range(40))]
+    write_index(helm_repo.root / path, bigger)
+    larger = len((helm_repo.root / path / "index.yaml").read_bytes())
+    assert larger > 4 * size
+    refused = catalog(2 * size).candidates(source)
+    assert isinstance(refused, ChartError) and f"over the {2 * size}-byte limit" in str(refused)
+    admitted = catalog(larger).candidates(source)
+    assert not isinstance(admitted, ChartError) and len(admitted) == 43

@@ -12,9 +12,9 @@ import pytest
 from automator import adapters
 from automator.catalog import RegistryCatalog
 from automator.config import parse_config
-from automator.engine import Adapters, Engine, WriteSettings, scan_source
+from automator.engine import MAX_FILE_BYTES, Adapters, Engine, WriteSettings, scan_source
 from automator.git import Identity, Snapshot
-from automator.manifests.cache import ScanCache
+from automator.manifests.cache import SCANNER_VERSION, ScanCache, scan_tree
 from automator.manifests.rules import Rule
 from automator.manifests.scan import ScanResult
 from automator.registry import RegistryClient
@@ -152,6 +152,28 @@ def test_argo_applications_bypass_the_cache(repo: Repo) -> None:
     one = repo.commit({"apps/api-0.yaml": DEPLOY % (0, 5)})
     assert scan(repo, one, ("apps",), cache)[0].files_parsed == cold
     assert scan(repo, one, ("apps",), cache)[0].files_parsed == cold  # no whole-scan entry
+
+
+def test_a_cache_filled_by_an_older_scanner_is_not_reused(repo: Repo) -> None:
+    cache = ScanCache()
+    first = repo.commit(FILES)
+    snapshot = repo.snapshot(first)
+
+    def by(scanner: str) -> ScanResult:
+        return scan_tree(
+            snapshot, ["apps"], cache, remote="git://x/fleet.git", rules=(),
+            max_bytes=MAX_FILE_BYTES, read=lambda path: None, scanner=scanner,
+            uncached=lambda: scan_source(snapshot, ("apps",), remote="git://x/fleet.git"),
+        )  # fmt: skip
+
+    assert SCANNER_VERSION != "1"
+    old = by("1")  # what the previous release filled the cache with
+    assert old.files_parsed == 7 and by("1").files_parsed == 0
+    assert len(cache.files) > 0
+    new = by(SCANNER_VERSION)  # neither its whole scan nor a file of it is reused
+    assert new.files_parsed == old.files_parsed == 7
+    assert new.sites == scan(repo, first, ("apps",), None)[0].sites
+    assert by(SCANNER_VERSION).files_parsed == 0
 
 
 def test_the_cache_is_bounded(repo: Repo) -> None:
