@@ -282,6 +282,7 @@ class Engine:
         self._by_name = {s.name: s for s in adapters.sources}
         self._images: dict[str, frozenset[str]] = {}  # each source's, at its last success
         self._images_lock = threading.Lock()  # workers reconcile sources at the same time
+        self._shown: dict[str, Outcome] = {}  # each source's last outcome on its dashboard
 
     @property
     def sources(self) -> tuple[SourceSettings, ...]:
@@ -336,8 +337,10 @@ class Engine:
             outcome = self._reconcile(name, dry_run=dry_run, cancel=cancel)
         except Cancelled:
             raise
-        except AutomatorError:
+        except AutomatorError as exc:
             self.release(name)
+            if not (dry_run or self.adapters.write.mode == "dry-run"):
+                self._dashboard_failed(self._by_name[name], exc)
             raise
         with self._images_lock:
             self._images[name] = outcome.images
@@ -441,10 +444,29 @@ class Engine:
         group = self.adapters.write.pulls.group
         plan, pulls = outcome.plan, outcome.pull_requests
         body = dashboard_body(source.name, plan, pulls, group, outcome.commit)
+        with self._images_lock:
+            self._shown[source.name] = replace(outcome, snapshot=None, images=frozenset())
         try:
             self.adapters.dashboard(source).sync(body)
         except AutomatorError as exc:
             logger.warning("%s: dashboard not updated: %s", source.name, exc)
+
+    def _dashboard_failed(self, source: SourceSettings, error: AutomatorError) -> None:
+        """Show on the source's existing status issue that its reconcile failed, above the
+        last outcome this process showed; never creates one, never masks ``error``."""
+        if source.dashboard is None or self.adapters.dashboard is None:
+            return
+        with self._images_lock:
+            last = self._shown.get(source.name)
+        group = self.adapters.write.pulls.group
+        plan, pulls, commit = (
+            (last.plan, last.pull_requests, last.commit) if last else (None, (), None)
+        )
+        body = dashboard_body(source.name, plan, pulls, group, commit, error=str(error))
+        try:
+            self.adapters.dashboard(source).edit_only(body)
+        except AutomatorError as exc:
+            logger.warning("%s: dashboard not updated with the failure: %s", source.name, exc)
 
     def reconcile_all(
         self, *, dry_run: bool = False, report: Callable[[Outcome], None] | None = None

@@ -8,6 +8,10 @@ neither inject markup or HTML nor mention people. Links are only the forge's own
 pull-request URLs, percent-encoded where Markdown would end them. The text holds no
 time and no replica name, so every replica renders the same text for the same plan
 and the issue is edited only when something changed.
+
+A reconcile that failed as a whole is shown by ``error`` (its one-line message, which
+holds no secret): an "Errors" section at the top, above the Sites of the last plan
+that ran to the end (``plan``), or alone when none is known (``plan`` None).
 """
 
 from __future__ import annotations
@@ -44,23 +48,33 @@ def link(text: str, url: str | None) -> str:
 
 def render_dashboard(
     source: str,
-    plan: Plan,
+    plan: Plan | None,
     pull_requests: Mapping[str, str] = {},
     committed: str | None = None,
+    error: str | None = None,
 ) -> str:
     """The dashboard of ``source`` for ``plan``; ``pull_requests`` gives the URL of the
     pull request that carries each pending change, by its Site (``file:line``). In push
-    mode ``committed`` is the commit that already made the changes."""
+    mode ``committed`` is the commit that already made the changes. ``error``: why the
+    last reconcile failed as a whole (``plan`` is then the last one that succeeded)."""
+    lines = [
+        dashboard_marker(source),
+        f"automator keeps this issue up to date for source **{escape(source)}**; edits are"
+        " overwritten. Close it to stop the updates; reopen it to resume them.",
+    ]
+    if error is not None:
+        lines += _section("Errors", [f"- the last reconcile failed: {escape(error)}"])
+        if plan is not None:
+            lines += ["", "What follows is the last reconcile that succeeded."]
+    if plan is None:
+        return _bounded("\n".join(lines) + "\n")
     held = [s for s in plan.skipped if s.site is not None and _kind(s) in ("hold", "rollback")]
     declined = [s for s in plan.skipped if s.site is not None and _kind(s) == "declined"]
     soaking = [s for s in plan.skipped if _soaking(s)]
     decided = {id(s) for s in (*held, *declined, *soaking)}
     errors = [s for s in plan.skipped if s.error and id(s) not in decided]
     others = [s for s in plan.skipped if not s.error and id(s) not in decided]
-    lines = [
-        dashboard_marker(source),
-        f"automator keeps this issue up to date for source **{escape(source)}**; edits are"
-        " overwritten. Close it to stop the updates; reopen it to resume them.",
+    lines += [
         "",
         f"{len(plan.changes)} {'updated' if committed else 'pending'}, {len(declined)} declined,"
         f" {len(held)} held,"

@@ -14,6 +14,10 @@ written by the same compare-and-swap as the first-seen record (``automator.git.s
    next cycle, when step 1 finds the winner's issue.
 4. Found: edited only when its title or text differ. A closed dashboard was closed by
    a person and is left closed (reopening it resumes the updates).
+
+A reconcile that failed as a whole only edits a dashboard that exists
+(:meth:`Dashboard.edit_only`): never a claim, never a creation, and when the ref cannot
+be read (the remote is what failed) the issue is looked for by its marker.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ REF_PREFIX = "refs/automator/dashboard/"
 MAX_READS = 3  # lost races in one cycle before waiting for the next
 _ISSUE_RE = re.compile(r"^Automator-Dashboard-Issue: (\d+)$", re.MULTILINE)
 
-DashboardAction = Literal["created", "updated", "unchanged", "closed", "waiting", "refused"]
+DashboardAction = Literal[
+    "created", "updated", "unchanged", "closed", "waiting", "refused", "absent"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,24 @@ class Dashboard:
             return self._create(value, recorded, body)
         if recorded != issue.number:
             self._record(issue.number, value.commit)
+        return self._edit(issue, body)
+
+    def edit_only(self, body: str) -> DashboardResult:
+        """Edit the dashboard that exists to ``body``; never claim nor create one (a
+        failed reconcile). When the ref cannot be read, the issue is found by its marker."""
+        try:
+            recorded = _recorded(self.side.read())
+        except GitError as exc:
+            logger.info("%s: dashboard ref not read (%s); looking for its marker", self.source, exc)
+            recorded = None
+        issue = self.issues.get_issue(recorded) if recorded is not None else None
+        if issue is None or self.marker not in issue.body:
+            issue = self._find()
+        if issue is None:
+            return DashboardResult("absent")
+        return self._edit(issue, body)
+
+    def _edit(self, issue: Issue, body: str) -> DashboardResult:
         if issue.state != "open":
             logger.info("%s: dashboard %s closed by a person; left closed", self.source, issue.url)
             return DashboardResult("closed", issue.url)
@@ -149,16 +173,20 @@ class Dashboard:
 
 def dashboard_body(
     source: str,
-    plan: Plan,
+    plan: Plan | None,
     pull_requests: Sequence[GroupResult],
     group: GroupBy,
     committed: str | None = None,
+    *,
+    error: str | None = None,
 ) -> str:
     """The dashboard text of ``plan``, each pending change linked to its pull request
-    (in push mode, named with the ``committed`` commit that made it)."""
+    (in push mode, named with the ``committed`` commit that made it); with ``error``,
+    why the last reconcile failed, above the last ``plan`` that succeeded (or alone)."""
     urls = {r.group: r.url for r in pull_requests if r.url}
-    links = {c.site.where: url for c in plan.changes if (url := urls.get(group_key(c, group)))}
-    return render_dashboard(source, plan, links, committed)
+    changes = plan.changes if plan is not None else ()
+    links = {c.site.where: url for c in changes if (url := urls.get(group_key(c, group)))}
+    return render_dashboard(source, plan, links, committed, error)
 
 
 def _recorded(value: SideFile) -> int | None:

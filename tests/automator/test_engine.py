@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,15 @@ import pytest
 from automator import adapters
 from automator.config import parse_config
 from automator.engine import Adapters, Engine, SourceSettings
-from automator.errors import Cancelled
+from automator.errors import Cancelled, ForgeError, GitError
 from automator.git import GitRepo, NewCommit, Snapshot
-from automator.write import Repository
+from automator.write import Dashboard, DashboardResult, Repository
 from testing.fakeforge import FakeForge
 from testing.fleet import DEPLOYMENT
 from testing.forgespec import OpenApiCheck, load
 from testing.gitserver import GitDaemon, git, make_bare_repo
 from testing.registry import Pusher, Registry
+from tests.automator.write.test_dashboard import AUTHOR, Issues, Refs
 
 TOKEN = "ghp-engine-test-token"
 GROUPS = 5
@@ -233,3 +235,43 @@ def test_a_stop_before_the_write_leaves_the_remote_alone(
         engine.reconcile("fleet", cancel=stop)
 
     assert git("rev-parse", "main", cwd=remote).strip() == before
+
+
+class Failing(Dashboard):
+    """A dashboard whose forge fails while the reconcile's failure is reported."""
+
+    def edit_only(self, body: str) -> DashboardResult:
+        raise ForgeError("fleet: issues refused (403); give the token issue rights")
+
+
+def test_a_failed_reconcile_shows_the_error_above_the_last_plan_and_is_cleared(
+    fleet: tuple[Engine, CountingRepo, FakeForge, Path],
+) -> None:
+    """In one process the last plan stays under the error; the original error propagates
+    even when the dashboard fails too."""
+    built, _, _, remote = fleet
+    issues, refs, kind = Issues(), Refs(), [Dashboard]
+    sources = tuple(replace(s, dashboard="automator dashboard: fleet") for s in built.sources)
+
+    def board(source: SourceSettings) -> Dashboard:
+        return kind[0]("fleet", source.dashboard or "", issues, refs, AUTHOR)
+
+    engine = Engine(replace(built.adapters, sources=sources, dashboard=board))
+    engine.reconcile("fleet")
+    [issue] = issues.issues
+    assert "### Sites" in issue.body and "Errors" not in issue.body
+    away = remote.with_name("fleet-away.git")
+    remote.rename(away)
+    with pytest.raises(GitError):
+        engine.reconcile("fleet")
+    [issue] = issues.issues
+    assert "- the last reconcile failed: " in issue.body and "### Sites" in issue.body
+    kind[0] = Failing
+    with pytest.raises(GitError):  # not the ForgeError: that is a warning
+        engine.reconcile("fleet")
+    kind[0] = Dashboard
+    away.rename(remote)
+    engine.reconcile("fleet")
+    [issue] = issues.issues
+    assert "Errors" not in issue.body and issues.calls.count("edit") == 2
+    assert issues.calls.count("create") == 1

@@ -18,7 +18,7 @@ from testing.fakeissues import FakeIssue
 from testing.gitserver import GIT_ENV, git
 from testing.registry import Pusher
 from tests.e2e import test_pull_request as pulls
-from tests.e2e.test_skeleton import ROOT
+from tests.e2e.test_skeleton import ROOT, automator
 
 setup = pulls.setup
 REF = "refs/automator/dashboard/fleet"
@@ -191,3 +191,48 @@ def test_a_refused_ref_is_one_warning_and_no_issue(
     assert fake.calls("POST", "/issues") == 0 and fake.issues == []
     assert fake.open_prs(), "the pull request itself is written as ever"
     assert REF not in git("for-each-ref", "--format=%(refname)", cwd=remote)
+
+
+def test_a_failed_reconcile_is_shown_once_and_cleared_once(
+    setup: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remote goes away: the existing dashboard (found by its marker, since the ref
+    cannot be read either) is edited once to say so; the same failure again edits
+    nothing; the remote comes back and one edit removes the error."""
+    remote, config, fake = (setup[k] for k in ("remote", "config", "fake"))
+    assert isinstance(remote, Path) and isinstance(fake, FakeForge)
+    replica = with_dashboard(config, tmp_path, 0)
+    run(replica, tmp_path, monkeypatch)
+    [issue] = fake.issues
+    assert "### Sites" in issue.body and "Errors" not in issue.body
+    away = remote.with_name("fleet-away.git")
+    remote.rename(away)  # the git daemon now answers: repository not found
+
+    monkeypatch.setenv("E2E_GITHUB_TOKEN", pulls.TOKEN)
+    for _ in range(2):
+        result = automator("run", "--once", "--config", str(replica), cwd=tmp_path)
+        assert result.returncode != 0 and "fleet" in result.stderr
+        assert pulls.TOKEN not in result.stderr + result.stdout
+        assert fake.calls("PATCH", "/issues/1001") == 1 and fake.calls("POST", "/issues") == 1
+        [error] = [ln for ln in issue.body.splitlines() if ln.startswith("- ")]
+        assert error.startswith("- the last reconcile failed: ") and "no such repository" in error
+        assert "### Sites" not in issue.body  # a new process: no plan of its own to show
+
+    away.rename(remote)
+    run(replica, tmp_path, monkeypatch)
+    assert fake.calls("PATCH", "/issues/1001") == 2 and fake.calls("POST", "/issues") == 1
+    assert "Errors" not in issue.body and "### Sites" in issue.body
+    assert len(fake.issues) == 1
+
+
+def test_a_failed_reconcile_never_creates_a_dashboard(
+    setup: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote, config, fake = (setup[k] for k in ("remote", "config", "fake"))
+    assert isinstance(remote, Path) and isinstance(fake, FakeForge)
+    remote.rename(remote.with_name("fleet-away.git"))
+    monkeypatch.setenv("E2E_GITHUB_TOKEN", pulls.TOKEN)
+    replica = with_dashboard(config, tmp_path, 0)
+    result = automator("run", "--once", "--config", str(replica), cwd=tmp_path)
+    assert result.returncode != 0
+    assert fake.calls("POST", "/issues") == 0 and fake.issues == []

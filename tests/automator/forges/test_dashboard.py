@@ -99,3 +99,22 @@ def test_in_push_mode_the_changes_are_named_with_their_commit() -> None:
     assert "1 updated, 0 declined" in text
     assert "### Updated by commit ffffffffffff (1)" in text and "Pending" not in text
     assert text.rstrip().endswith("| semver\\:\\~1\\.4 | updated |")
+
+
+FAILED = "fleet: git fetch of git://127.0.0.1/fleet.git failed: repository not found; check the url"
+GOLDEN_ERROR = Path(__file__).parent / "data" / "dashboard-error.golden.md"
+
+
+def test_golden_failed_reconcile_keeps_the_last_plan_below_the_error() -> None:
+    links = {"clusters/prod/api.yaml:7": PR}
+    text = render_dashboard("fleet", plan(), links, error=FAILED)
+    assert text == GOLDEN_ERROR.read_text()
+    assert text.endswith(render_dashboard("fleet", plan(), links).split("\n", 2)[2])
+
+
+def test_a_failed_reconcile_without_a_known_plan_shows_only_the_error() -> None:
+    text = render_dashboard("fleet", None, error="<b>@ann</b> [x](y)")
+    assert text.startswith(dashboard_marker("fleet") + "\n")
+    [line] = [ln for ln in text.splitlines() if ln.startswith("- ")]
+    assert line == f"- the last reconcile failed: {escape('<b>@ann</b> [x](y)')}"
+    assert "### Errors (1)" in text and "Sites" not in text and "<b>" not in text

@@ -178,3 +178,34 @@ def test_two_marked_issues_keep_the_oldest_and_a_closed_one_is_left_closed() -> 
     assert dashboard(issues, refs).sync(BODY + "x").action == "closed"
     assert "edit" not in issues.calls and "create" not in issues.calls
     assert refs.value is not None and "Automator-Dashboard-Issue: 2" in refs.value.message
+
+
+class Unreadable(Refs):
+    def read(self) -> SideFile:
+        self.reads += 1
+        raise GitError("refs/automator/dashboard/fleet on memory: remote gone; check the URL")
+
+
+def test_edit_only_never_claims_nor_creates() -> None:
+    issues, refs = Issues(), Refs()
+    assert dashboard(issues, refs).edit_only(BODY).action == "absent"
+    assert issues.calls == ["find"] and refs.swaps == 0 and issues.issues == []
+
+
+def test_edit_only_finds_the_issue_by_its_marker_when_the_ref_cannot_be_read() -> None:
+    issues, refs = (
+        Issues([Issue(7, "https://f/7", "automator dashboard: fleet", BODY, "open")]),
+        Unreadable(),
+    )
+    board = dashboard(issues, refs)
+    assert board.edit_only(f"{MARK}\nfailed\n").action == "updated"
+    assert board.edit_only(f"{MARK}\nfailed\n").action == "unchanged"
+    assert issues.calls == ["find", "edit", "find"] and refs.swaps == 0
+
+
+def test_edit_only_reads_the_recorded_issue() -> None:
+    issue = Issue(7, "https://f/7", "automator dashboard: fleet", BODY, "open")
+    issues = Issues([issue])
+    refs = Refs(Value("c0", "x\n\nAutomator-Dashboard-Issue: 7\n", 0.0))
+    assert dashboard(issues, refs).edit_only(f"{MARK}\nfailed\n").action == "updated"
+    assert issues.calls == ["get", "edit"] and refs.swaps == 0
