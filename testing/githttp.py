@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from testing import MissingServer, free_port
-from testing.process import spawn, start_nginx, stop_group
+from testing.process import spawn, start_nginx, stop_group, wait_listening
 
 USER = "bot"
 PASSWORD = "s3cret-http-password"
@@ -100,6 +100,11 @@ class GitHttp:
         log = self.run / "servers.log"
         sock = self.run / "fcgiwrap.sock"
         self._procs.append(spawn(["fcgiwrap", "-f", "-c", "4", "-s", f"unix:{sock}"], log))
+        try:  # before nginx: a request that finds no socket yet is a 502
+            wait_listening(sock, self._procs, log)
+        except Exception:
+            self.stop()
+            raise
         start_nginx(self.run, self._procs, [self.port, self.tls_port])
         return self
 

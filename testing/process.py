@@ -23,8 +23,9 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subp
         )
 
 
-def wait_listening(port: int, procs: list[subprocess.Popen[bytes]], log: Path) -> None:
-    """Return once 127.0.0.1:``port`` accepts; raise with the log if a process died."""
+def wait_listening(port: int | Path, procs: list[subprocess.Popen[bytes]], log: Path) -> None:
+    """Return once 127.0.0.1:``port`` (or the unix socket at that path) accepts; raise with
+    the log if a process died."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         for proc in procs:
@@ -32,8 +33,14 @@ def wait_listening(port: int, procs: list[subprocess.Popen[bytes]], log: Path) -
                 program = proc.args[0] if isinstance(proc.args, list) else proc.args
                 raise RuntimeError(f"{program!s} exited: {log.read_text()[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            if isinstance(port, Path):
+                with socket.socket(socket.AF_UNIX) as unix:
+                    unix.settimeout(0.5)
+                    unix.connect(str(port))
+            else:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    pass
+            return
         except OSError:
             time.sleep(0.02)
     raise TimeoutError(f"nothing listens on {port} after 10 s: {log.read_text()[-2000:]}")
